@@ -1,0 +1,46 @@
+// Package backingtest builds stores for tests: a fresh store in
+// t.TempDir(), and helpers to fill it by path.
+package backingtest
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// NewStore creates and opens a store in a temporary directory, with
+// LogChanges on as every process but the mount uses it. It is closed when
+// the test ends.
+func NewStore(t testing.TB) *backing.Store {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	if _, err := backing.Init(ctx, dir); err != nil {
+		t.Fatalf("init store: %v", err)
+	}
+	s, err := backing.Open(ctx, dir, backing.Options{LogChanges: true})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return s
+}
+
+// WriteFile stores content at the slash path p (parents created, mode
+// 0644) and returns the file's attributes.
+func WriteFile(t testing.TB, s *backing.Store, p, content string) backing.Attr {
+	t.Helper()
+	a, err := s.WriteFile(context.Background(), p, strings.NewReader(content), 0o644, time.Time{})
+	if err != nil {
+		t.Fatalf("write %s: %v", p, err)
+	}
+	return a
+}

@@ -1,0 +1,84 @@
+package backing
+
+import (
+	"context"
+	"fmt"
+)
+
+// Change is one place changed by another process: an entry (Parent, Name)
+// or the content/attributes of node Ino.
+type Change struct {
+	Seq    int64
+	Parent uint64
+	Name   string
+	Ino    uint64
+}
+
+type change struct {
+	parent uint64
+	name   string
+	ino    uint64
+}
+
+func (tx *txn) noteEntry(parent uint64, name string) {
+	if tx.s.opts.LogChanges {
+		tx.changes = append(tx.changes, change{parent: parent, name: name})
+	}
+}
+
+func (tx *txn) noteIno(ino uint64) {
+	if tx.s.opts.LogChanges {
+		tx.changes = append(tx.changes, change{ino: ino})
+	}
+}
+
+func (tx *txn) flushChanges() error {
+	for _, c := range tx.changes {
+		var name any
+		if c.name != "" {
+			name = []byte(c.name)
+		}
+		if _, err := tx.exec(`INSERT INTO changes (parent, name, ino) VALUES (?, ?, ?)`, c.parent, name, c.ino); err != nil {
+			return fmt.Errorf("log change: %w", err)
+		}
+	}
+	return nil
+}
+
+// ChangesSince returns the changes logged after seq, oldest first.
+func (s *Store) ChangesSince(ctx context.Context, seq int64) ([]Change, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, parent, name, ino FROM changes WHERE seq > ? ORDER BY seq LIMIT 10000`, seq)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var name []byte
+		if err := rows.Scan(&c.Seq, &c.Parent, &name, &c.Ino); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		c.Name = string(name)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LastChange returns the sequence number of the newest logged change.
+func (s *Store) LastChange(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("read changes: %w", err)
+	}
+	return seq, nil
+}
+
+// TrimChanges deletes logged changes up to and including seq.
+func (s *Store) TrimChanges(ctx context.Context, seq int64) error {
+	return s.update(ctx, func(tx *txn) error {
+		_, err := tx.exec(`DELETE FROM changes WHERE seq <= ?`, seq)
+		return err
+	})
+}

@@ -1,0 +1,177 @@
+package backing
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// NewNode describes a node to create.
+type NewNode struct {
+	Mode   uint32 // type bits | permissions (the caller applied the umask)
+	Uid    uint32
+	Gid    uint32
+	Rdev   uint32
+	Target string // for symlinks
+}
+
+// Mknod creates a file, directory, symlink or special node named name in
+// directory parent.
+func (s *Store) Mknod(ctx context.Context, parent uint64, name string, n NewNode) (Attr, error) {
+	var a Attr
+	if err := checkName(name); err != nil {
+		return a, fmt.Errorf("create %q: %w", name, err)
+	}
+	err := s.update(ctx, func(tx *txn) error {
+		var err error
+		a, err = tx.mknod(parent, name, n, 0)
+		return err
+	})
+	if err != nil {
+		return a, fmt.Errorf("create %q in %d: %w", name, parent, err)
+	}
+	return a, nil
+}
+
+func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (Attr, error) {
+	if _, err := tx.writableDir(parent); err != nil && flags == 0 {
+		return Attr{}, err
+	}
+	if _, err := tx.lookup(parent, name); err == nil {
+		return Attr{}, ErrExists
+	} else if err != ErrNotFound {
+		return Attr{}, err
+	}
+	now := time.Unix(0, nowNs())
+	a := Attr{Mode: n.Mode, Uid: n.Uid, Gid: n.Gid, Rdev: n.Rdev, Nlink: 1, Flags: flags,
+		Atime: now, Mtime: now, Ctime: now, Target: n.Target}
+	dirDelta := 0
+	switch n.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		a.Nlink, dirDelta = 2, 1
+	case syscall.S_IFLNK:
+		a.Size = int64(len(n.Target))
+	case 0:
+		a.Mode |= syscall.S_IFREG
+	}
+	ino, err := tx.insertNode(a)
+	if err != nil {
+		return a, err
+	}
+	a.Ino = ino
+	if err := tx.addEntry(parent, name, ino); err != nil {
+		return a, err
+	}
+	return a, tx.touchDir(parent, now.UnixNano(), dirDelta)
+}
+
+// Link adds the name newName in directory newParent for the existing node ino.
+func (s *Store) Link(ctx context.Context, ino, newParent uint64, newName string) (Attr, error) {
+	var a Attr
+	if err := checkName(newName); err != nil {
+		return a, fmt.Errorf("link %q: %w", newName, err)
+	}
+	err := s.update(ctx, func(tx *txn) error {
+		var err error
+		if a, err = tx.getAttr(ino); err != nil {
+			return err
+		}
+		if a.IsDir() {
+			return ErrPermission
+		}
+		if _, err := tx.writableDir(newParent); err != nil {
+			return err
+		}
+		if _, err := tx.lookup(newParent, newName); err == nil {
+			return ErrExists
+		}
+		now := nowNs()
+		if _, err := tx.exec(`UPDATE nodes SET nlink = nlink + 1, ctime_ns = ? WHERE ino = ?`, now, ino); err != nil {
+			return err
+		}
+		if err := tx.addEntry(newParent, newName, ino); err != nil {
+			return err
+		}
+		if err := tx.touchDir(newParent, now, 0); err != nil {
+			return err
+		}
+		a, err = tx.getAttr(ino)
+		return err
+	})
+	if err != nil {
+		return a, fmt.Errorf("link %d as %q in %d: %w", ino, newName, newParent, err)
+	}
+	return a, nil
+}
+
+// Unlink removes the non-directory entry name from parent. It returns the
+// node's attributes afterwards: with Nlink 0 the caller purges it once no
+// open handle needs it.
+func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, error) {
+	var a Attr
+	err := s.update(ctx, func(tx *txn) error {
+		if _, err := tx.writableDir(parent); err != nil {
+			return err
+		}
+		var err error
+		if a, err = tx.lookup(parent, name); err != nil {
+			return err
+		}
+		if a.IsDir() {
+			return ErrIsDir
+		}
+		if a.Flags&FlagPinned != 0 {
+			return ErrPermission
+		}
+		now := nowNs()
+		if err := tx.removeEntry(parent, name); err != nil {
+			return err
+		}
+		if err := tx.dropLink(a, now); err != nil {
+			return err
+		}
+		a.Nlink--
+		return tx.touchDir(parent, now, 0)
+	})
+	if err != nil {
+		return a, fmt.Errorf("unlink %q in %d: %w", name, parent, err)
+	}
+	return a, nil
+}
+
+// Rmdir removes the empty directory name from parent.
+func (s *Store) Rmdir(ctx context.Context, parent uint64, name string) error {
+	err := s.update(ctx, func(tx *txn) error {
+		if _, err := tx.writableDir(parent); err != nil {
+			return err
+		}
+		a, err := tx.lookup(parent, name)
+		if err != nil {
+			return err
+		}
+		if !a.IsDir() {
+			return ErrNotDir
+		}
+		if a.Flags&FlagPinned != 0 {
+			return ErrPermission
+		}
+		if empty, err := tx.isEmptyDir(a.Ino); err != nil {
+			return err
+		} else if !empty {
+			return ErrNotEmpty
+		}
+		now := nowNs()
+		if err := tx.removeEntry(parent, name); err != nil {
+			return err
+		}
+		if err := tx.dropLink(a, now); err != nil {
+			return err
+		}
+		return tx.touchDir(parent, now, -1)
+	})
+	if err != nil {
+		return fmt.Errorf("rmdir %q in %d: %w", name, parent, err)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package backing
+
+import (
+	"context"
+	"fmt"
+)
+
+// GetAttr returns the attributes of node ino.
+func (s *Store) GetAttr(ctx context.Context, ino uint64) (Attr, error) {
+	a, err := scanAttr(s.rdb.QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE ino = ?`, ino))
+	if err != nil {
+		return a, fmt.Errorf("getattr %d: %w", ino, err)
+	}
+	return a, nil
+}
+
+// Lookup returns the attributes of the entry name in directory parent.
+func (s *Store) Lookup(ctx context.Context, parent uint64, name string) (Attr, error) {
+	a, err := scanAttr(s.rdb.QueryRowContext(ctx,
+		`SELECT `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
+		 WHERE e.parent = ? AND e.name = ?`, parent, []byte(name)))
+	if err != nil {
+		return a, fmt.Errorf("lookup %q in %d: %w", name, parent, err)
+	}
+	return a, nil
+}
+
+// DirEntry is one name in a directory listing.
+type DirEntry struct {
+	Name string
+	Ino  uint64
+	Mode uint32
+}
+
+// ReadDir lists directory ino in byte order of the names.
+func (s *Store) ReadDir(ctx context.Context, ino uint64) ([]DirEntry, error) {
+	rows, err := s.rdb.QueryContext(ctx,
+		`SELECT e.name, n.ino, n.mode FROM entries e JOIN nodes n ON n.ino = e.child
+		 WHERE e.parent = ? ORDER BY e.name`, ino)
+	if err != nil {
+		return nil, fmt.Errorf("readdir %d: %w", ino, err)
+	}
+	defer rows.Close()
+	var out []DirEntry
+	for rows.Next() {
+		var name []byte
+		var e DirEntry
+		if err := rows.Scan(&name, &e.Ino, &e.Mode); err != nil {
+			return nil, fmt.Errorf("readdir %d: %w", ino, err)
+		}
+		e.Name = string(name)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("readdir %d: %w", ino, err)
+	}
+	return out, nil
+}
+
+// ReadDirPlus lists directory ino with every child's attributes, in one query.
+func (s *Store) ReadDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, error) {
+	rows, err := s.rdb.QueryContext(ctx,
+		`SELECT e.name, `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
+		 WHERE e.parent = ? ORDER BY e.name`, ino)
+	if err != nil {
+		return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
+	}
+	defer rows.Close()
+	var names []string
+	var attrs []Attr
+	for rows.Next() {
+		var name []byte
+		a, err := scanAttr(rows, &name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
+		}
+		names = append(names, string(name))
+		attrs = append(attrs, a)
+		if len(names)%1024 == 0 && ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+	}
+	return names, attrs, rows.Err()
+}
+
+// Path returns the slash-separated path of node ino from the root, for
+// messages and the CLI; a hard-linked file gives one of its paths.
+func (s *Store) Path(ctx context.Context, ino uint64) (string, error) {
+	p := ""
+	for ino != RootIno {
+		var name []byte
+		var parent uint64
+		err := s.rdb.QueryRowContext(ctx, `SELECT parent, name FROM entries WHERE child = ? LIMIT 1`, ino).Scan(&parent, &name)
+		if err != nil {
+			return "", fmt.Errorf("path of %d: %w", ino, err)
+		}
+		p = "/" + string(name) + p
+		ino = parent
+	}
+	if p == "" {
+		p = "/"
+	}
+	return p, nil
+}
+
+// prefixed qualifies a comma-separated column list with a table alias.
+func prefixed(alias, cols string) string {
+	out := alias
+	for i := 0; i < len(cols); i++ {
+		out += string(cols[i])
+		if cols[i] == ' ' && i > 0 && cols[i-1] == ',' {
+			out += alias
+		}
+	}
+	return out
+}

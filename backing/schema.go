@@ -1,0 +1,94 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// schemaVersion is stored in PRAGMA user_version. Each migration moves the
+// index from version i to i+1; Open applies the missing ones in one
+// transaction so a crash mid-migration leaves the old version intact.
+const schemaVersion = 2
+
+var migrations = []string{
+	// 0 -> 1: the filesystem core.
+	`
+CREATE TABLE nodes (
+	ino      INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: inode numbers stay unique
+	mode     INTEGER NOT NULL,                  -- type bits | permission bits, as st_mode
+	uid      INTEGER NOT NULL DEFAULT 0,
+	gid      INTEGER NOT NULL DEFAULT 0,
+	size     INTEGER NOT NULL DEFAULT 0,
+	nlink    INTEGER NOT NULL DEFAULT 1,
+	atime_ns INTEGER NOT NULL DEFAULT 0,
+	mtime_ns INTEGER NOT NULL DEFAULT 0,
+	ctime_ns INTEGER NOT NULL DEFAULT 0,
+	rdev     INTEGER NOT NULL DEFAULT 0,
+	flags    INTEGER NOT NULL DEFAULT 0,        -- NodeFlags: pinned, read-only
+	blob     BLOB REFERENCES blobs(hash),       -- NULL for empty files and non-files
+	target   BLOB                               -- symlink target
+);
+CREATE INDEX nodes_unlinked ON nodes(ino) WHERE nlink = 0;
+CREATE TABLE entries (
+	parent INTEGER NOT NULL REFERENCES nodes(ino),
+	name   BLOB NOT NULL,                      -- raw bytes: any name but '/' and NUL
+	child  INTEGER NOT NULL REFERENCES nodes(ino),
+	PRIMARY KEY (parent, name)
+) WITHOUT ROWID;
+CREATE INDEX entries_child ON entries(child);
+CREATE TABLE blobs (
+	hash     BLOB PRIMARY KEY,
+	size     INTEGER NOT NULL,
+	refcount INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX blobs_garbage ON blobs(hash) WHERE refcount = 0;
+CREATE TABLE xattrs (
+	ino   INTEGER NOT NULL REFERENCES nodes(ino),
+	name  TEXT NOT NULL,
+	value BLOB NOT NULL,
+	PRIMARY KEY (ino, name)
+) WITHOUT ROWID;
+-- changes made by processes other than the mount, so that the mount can
+-- drop the kernel's cached entries and pages for exactly those places.
+CREATE TABLE changes (
+	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+	parent INTEGER NOT NULL DEFAULT 0,
+	name   BLOB,
+	ino    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+`,
+	// 1 -> 2: find the nodes that name a blob without scanning all nodes.
+	// SQLite's foreign-key check on every DELETE FROM blobs (gc) and fsck's
+	// "who references this blob" both look nodes up by blob.
+	`CREATE INDEX nodes_blob ON nodes(blob) WHERE blob IS NOT NULL;`,
+}
+
+// migrate brings the schema to schemaVersion.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("index schema version %d is newer than this n4ws (%d): upgrade n4ws", v, schemaVersion)
+	}
+	if v == schemaVersion {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	for i := v; i < schemaVersion; i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate schema %d -> %d: %w", i, i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	return tx.Commit()
+}

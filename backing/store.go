@@ -1,0 +1,171 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// Options configure an open Store.
+type Options struct {
+	// Logger receives the store's log lines; nil means slog.Default().
+	Logger *slog.Logger
+	// LogChanges records every namespace and content change in the changes
+	// table, so that a running mount can invalidate the kernel's caches.
+	// Every process but the mount itself sets it.
+	LogChanges bool
+	// Durable fsyncs blob content before it is referenced. Without it a
+	// committed file survives a crash of the process (the data is in the
+	// kernel's page cache) but not necessarily a power cut, as on ext4.
+	Durable bool
+}
+
+// Store is an open n4ws store. It is safe for concurrent use.
+type Store struct {
+	dir  string  // read only
+	opts Options // read only
+	log  *slog.Logger
+	rdb  *sql.DB // readers: many connections, never write
+	wdb  *sql.DB // the one writer connection
+
+	wmu sync.Mutex // serialises write transactions inside this process
+}
+
+// RootIno is the inode number of the store's root directory.
+const RootIno uint64 = 1
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) indexPath() string { return filepath.Join(s.dir, "index.db") }
+func (s *Store) blobsDir() string  { return filepath.Join(s.dir, "blobs") }
+func (s *Store) spoolDir() string  { return filepath.Join(s.dir, "spool") }
+
+// Init creates a store in dir, or does nothing if one is there already. It
+// reports whether it created one.
+func Init(ctx context.Context, dir string) (created bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
+		return false, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("init store %s: %w", dir, err)
+	}
+	// The store holds users' results: private whatever the umask says.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return false, fmt.Errorf("init store %s: %w", dir, err)
+	}
+	for _, sub := range []string{"blobs", "spool"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return false, fmt.Errorf("init store %s: %w", dir, err)
+		}
+	}
+	s, err := open(ctx, dir, Options{})
+	if err != nil {
+		return false, err
+	}
+	defer s.Close()
+	if err := s.createSkeleton(ctx); err != nil {
+		return false, fmt.Errorf("init store %s: %w", dir, err)
+	}
+	return true, nil
+}
+
+// Open opens the store in dir, migrating its schema if needed.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "index.db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open store %s: %w (run `n4ws init` first)", dir, ErrNoStore)
+	}
+	return open(ctx, dir, opts)
+}
+
+func open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger}
+	var err error
+	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
+	// process; only a power cut can lose the last transactions.
+	base := "file:" + url.PathEscape(s.indexPath()) +
+		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&cache=private"
+	if s.wdb, err = sql.Open("sqlite3", base+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	if s.rdb, err = sql.Open("sqlite3", base+"&_query_only=1"); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+	}
+	s.rdb.SetMaxOpenConns(8)
+	s.rdb.SetMaxIdleConns(8)
+	if err := migrate(ctx, s.wdb); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+	}
+	return s, nil
+}
+
+// Close releases the index connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// update runs fn in one write transaction. Writers inside this process queue
+// on wmu; other processes wait on SQLite's lock (BEGIN IMMEDIATE with a busy
+// timeout), so a transaction never fails half way for lack of the lock.
+func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	sqlTx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	tx := &txn{Tx: sqlTx, ctx: ctx, s: s}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if s.opts.LogChanges {
+		if err := tx.flushChanges(); err != nil {
+			sqlTx.Rollback()
+			return err
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// txn is a write transaction plus the changes it made, for the change log.
+type txn struct {
+	*sql.Tx
+	ctx     context.Context
+	s       *Store
+	changes []change
+}
+
+func (tx *txn) exec(query string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(tx.ctx, query, args...)
+}
+
+func (tx *txn) queryRow(query string, args ...any) *sql.Row {
+	return tx.QueryRowContext(tx.ctx, query, args...)
+}

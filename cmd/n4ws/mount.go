@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/vfs"
+)
+
+type mountFlags struct {
+	foreground  bool
+	allowOther  bool
+	passthrough string
+	durable     bool
+	debugFUSE   bool
+	readyFD     int
+}
+
+func newMountCmd(g *globals) *cobra.Command {
+	var f mountFlags
+	cmd := &cobra.Command{
+		Use:   "mount MOUNTPOINT",
+		Short: "Mount the store as a workspace; returns once the mount is ready",
+		Long: `Mount the store at MOUNTPOINT. Without --foreground a background process
+serves the mount and this command returns once the workspace is ready; its
+log goes to <store>/mount.log. Stop it with 'n4ws umount MOUNTPOINT', umount,
+fusermount3 -u, or SIGINT/SIGTERM.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.passthrough != "auto" && f.passthrough != "off" {
+				return fmt.Errorf("--passthrough %q: want auto or off", f.passthrough)
+			}
+			mnt, err := prepareMountpoint(args[0])
+			if err != nil {
+				return err
+			}
+			if f.foreground {
+				return serve(cmd.Context(), g, mnt, f)
+			}
+			return startDaemon(cmd, g, mnt)
+		},
+	}
+	cmd.Flags().BoolVar(&f.foreground, "foreground", false, "serve in this process until unmounted (for systemd)")
+	cmd.Flags().BoolVar(&f.allowOther, "allow-other", false, "let other users access the mount")
+	cmd.Flags().StringVar(&f.passthrough, "passthrough", "auto", "FUSE passthrough reads: auto (when the kernel and privileges allow) or off")
+	cmd.Flags().BoolVar(&f.durable, "durable", false, "fsync every file's content on close (slower; survives power cuts)")
+	cmd.Flags().BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	cmd.Flags().IntVar(&f.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
+	cmd.Flags().MarkHidden("ready-fd")
+	return cmd
+}
+
+// startDaemon runs this program again in the foreground, detached, and
+// waits for it to report that the mount is ready or why it failed.
+func startDaemon(cmd *cobra.Command, g *globals, mnt string) error {
+	dir, err := g.storeDir()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir + "/index.db"); err != nil {
+		return fmt.Errorf("no store at %s: run `n4ws --store %s init` first", dir, dir)
+	}
+	logFile, err := os.OpenFile(dir+"/mount.log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open mount log: %w", err)
+	}
+	defer logFile.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	args := []string{"--store", dir, "--log-level", g.logLevel, "mount", "--foreground", "--ready-fd", "3"}
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if fl.Name != "foreground" && fl.Name != "ready-fd" {
+			args = append(args, "--"+fl.Name+"="+fl.Value.String())
+		}
+	})
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.Command(self, append(args, mnt)...)
+	child.Stdout, child.Stderr = logFile, logFile
+	child.ExtraFiles = []*os.File{w}
+	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := child.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("start mount process: %w", err)
+	}
+	w.Close()
+	msg, _ := bufio.NewReader(r).ReadString('\n')
+	msg = strings.TrimSpace(msg)
+	if msg == "ready" {
+		fmt.Fprintf(cmd.OutOrStdout(), "mounted %s at %s (process %d)\n", dir, mnt, child.Process.Pid)
+		child.Process.Release()
+		return nil
+	}
+	child.Wait()
+	if msg == "" {
+		msg = "the mount process exited without a word; see " + dir + "/mount.log"
+	}
+	return errors.New(msg)
+}
+
+// serve mounts and serves until unmounted or signalled.
+func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
+	var ready io.WriteCloser
+	if f.readyFD > 0 {
+		ready = os.NewFile(uintptr(f.readyFD), "ready")
+		defer ready.Close()
+	}
+	fail := func(err error) error {
+		if ready != nil {
+			fmt.Fprintln(ready, err.Error())
+		}
+		return err
+	}
+	dir, err := g.storeDir()
+	if err != nil {
+		return fail(err)
+	}
+	store, err := backing.Open(context.Background(), dir, backing.Options{Logger: slog.Default(), Durable: f.durable})
+	if err != nil {
+		return fail(err)
+	}
+	defer store.Close()
+	lock, err := store.LockForMount(os.Getpid())
+	if err != nil {
+		return fail(err)
+	}
+	defer lock.Release()
+	if err := cleanStaleMount(mnt, dir); err != nil {
+		return fail(err)
+	}
+	bg, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
+		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
+		Durable: f.durable, DebugFUSE: f.debugFUSE,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if ready != nil {
+		fmt.Fprintln(ready, "ready")
+		ready.Close()
+		ready = nil
+	}
+	go unmountOnSignal(ctx, server, mnt)
+	server.Wait()
+	slog.Info("unmounted", "mountpoint", mnt)
+	return nil
+}
+
+// unmountOnSignal unmounts when ctx ends (SIGINT/SIGTERM). A busy mount is
+// retried, then detached so that the process can still exit cleanly.
+func unmountOnSignal(ctx context.Context, server interface{ Unmount() error }, mnt string) {
+	<-ctx.Done()
+	for i := 0; i < 5; i++ {
+		err := server.Unmount()
+		if err == nil {
+			return
+		}
+		slog.Warn("unmount on signal", "mountpoint", mnt, "err", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := detach(mnt); err != nil {
+		slog.Error("detach mount", "mountpoint", mnt, "err", err)
+	}
+}

@@ -1,0 +1,146 @@
+package vfs
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// dirNode is a stored directory.
+type dirNode struct {
+	storedNode
+}
+
+var (
+	_ = (fs.NodeLookuper)((*dirNode)(nil))
+	_ = (fs.NodeReaddirer)((*dirNode)(nil))
+	_ = (fs.NodeMkdirer)((*dirNode)(nil))
+	_ = (fs.NodeMknoder)((*dirNode)(nil))
+	_ = (fs.NodeCreater)((*dirNode)(nil))
+	_ = (fs.NodeSymlinker)((*dirNode)(nil))
+	_ = (fs.NodeLinker)((*dirNode)(nil))
+	_ = (fs.NodeUnlinker)((*dirNode)(nil))
+	_ = (fs.NodeRmdirer)((*dirNode)(nil))
+	_ = (fs.NodeRenamer)((*dirNode)(nil))
+)
+
+func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if len(name) > 255 {
+		return nil, syscall.ENAMETOOLONG
+	}
+	a, err := n.fsys.store.Lookup(ctx, n.ino(), name)
+	if err != nil {
+		return nil, n.fsys.toErrno("lookup", n.ino(), err)
+	}
+	return n.entry(ctx, &a, out), 0
+}
+
+// entry fills a FUSE entry reply for child a and returns its Inode.
+func (n *dirNode) entry(ctx context.Context, a *backing.Attr, out *fuse.EntryOut) *fs.Inode {
+	if of := n.fsys.openFileOf(a.Ino); of != nil {
+		of.overlay(a)
+	}
+	fillAttr(a, &out.Attr)
+	out.SetEntryTimeout(entryTimeout)
+	out.SetAttrTimeout(attrTimeout)
+	return n.fsys.newChild(ctx, n.EmbeddedInode(), a)
+}
+
+func (n *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	ents, err := n.fsys.store.ReadDir(ctx, n.ino())
+	if err != nil {
+		return nil, n.fsys.toErrno("readdir", n.ino(), err)
+	}
+	list := make([]fuse.DirEntry, len(ents))
+	for i, e := range ents {
+		list[i] = fuse.DirEntry{Name: e.Name, Ino: e.Ino, Mode: e.Mode}
+	}
+	return fs.NewListDirStream(list), 0
+}
+
+// owner returns the uid and gid a new node gets: the caller's, or the
+// directory's group when it is set-group-ID, as on ext4.
+func (n *dirNode) owner(ctx context.Context) (uid, gid uint32, setgid bool) {
+	if c, ok := fuse.FromContext(ctx); ok {
+		uid, gid = c.Uid, c.Gid
+	}
+	if a, err := n.fsys.store.GetAttr(ctx, n.ino()); err == nil && a.Mode&syscall.S_ISGID != 0 {
+		gid, setgid = a.Gid, true
+	}
+	return uid, gid, setgid
+}
+
+func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	uid, gid, setgid := n.owner(ctx)
+	nn.Uid, nn.Gid = uid, gid
+	if setgid && fileType(nn.Mode) == syscall.S_IFDIR {
+		nn.Mode |= syscall.S_ISGID
+	}
+	a, err := n.fsys.store.Mknod(ctx, n.ino(), name, nn)
+	if err != nil {
+		return nil, n.fsys.toErrno("create", n.ino(), err)
+	}
+	return n.entry(ctx, &a, out), 0
+}
+
+func (n *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFDIR | mode&07777}, out)
+}
+
+func (n *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.create(ctx, name, backing.NewNode{Mode: mode, Rdev: dev}, out)
+}
+
+func (n *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFLNK | 0o777, Target: target}, out)
+}
+
+func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	in, errno := n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFREG | mode&07777}, out)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	// A new file is empty: open it for writing without copying anything.
+	fh, fuseFlags, errno := n.fsys.openNode(ctx, in.Operations().(*fileNode), in.StableAttr().Ino, flags|syscall.O_TRUNC)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	return in, fh, fuseFlags, 0
+}
+
+func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	a, err := n.fsys.store.Link(ctx, target.EmbeddedInode().StableAttr().Ino, n.ino(), name)
+	if err != nil {
+		return nil, n.fsys.toErrno("link", n.ino(), err)
+	}
+	return n.entry(ctx, &a, out), 0
+}
+
+func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	a, err := n.fsys.store.Unlink(ctx, n.ino(), name)
+	if err != nil {
+		return n.fsys.toErrno("unlink", n.ino(), err)
+	}
+	n.fsys.purgeIfUnused(ctx, &a)
+	return 0
+}
+
+func (n *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return n.fsys.toErrno("rmdir", n.ino(), n.fsys.store.Rmdir(ctx, n.ino(), name))
+}
+
+func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	p2 := newParent.EmbeddedInode().StableAttr().Ino
+	replaced, err := n.fsys.store.Rename(ctx, n.ino(), name, p2, newName, flags)
+	if err != nil {
+		return n.fsys.toErrno("rename", n.ino(), err)
+	}
+	if replaced != nil {
+		n.fsys.purgeIfUnused(ctx, replaced)
+	}
+	return 0
+}

@@ -1,0 +1,138 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// blobHandle reads committed content straight from its immutable blob.
+type blobHandle struct {
+	of     *openFile      // read only
+	node   *fileNode      // read only
+	file   *os.File       // read only; nil for an empty file
+	digest backing.Digest // read only
+}
+
+var (
+	_ = (fs.FileReader)((*blobHandle)(nil))
+	_ = (fs.FileReleaser)((*blobHandle)(nil))
+)
+
+func (h *blobHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if h.file == nil {
+		return fuse.ReadResultData(nil), 0
+	}
+	n, err := h.file.ReadAt(dest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, h.of.fsys.toErrno("read", h.of.ino, err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (h *blobHandle) Release(ctx context.Context) syscall.Errno {
+	return h.release(ctx, false)
+}
+
+func (h *blobHandle) release(ctx context.Context, passthrough bool) syscall.Errno {
+	if h.file != nil {
+		h.file.Close()
+	}
+	h.node.pt.endHandle(passthrough)
+	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, false))
+}
+
+// passthroughHandle lets the kernel read the blob itself. go-fuse asks for
+// the descriptor on the inode's first passthrough open and shares that
+// backing file with every later one until all are released; openFile's
+// passthrough bookkeeping makes sure they all want the same blob.
+type passthroughHandle struct {
+	blobHandle
+}
+
+var _ = (fs.FilePassthroughFder)((*passthroughHandle)(nil))
+
+func (h *passthroughHandle) PassthroughFd() (int, bool) { return int(h.file.Fd()), true }
+
+func (h *passthroughHandle) Release(ctx context.Context) syscall.Errno {
+	return h.blobHandle.release(ctx, true)
+}
+
+// spoolHandle reads and writes the file's shared spool.
+type spoolHandle struct {
+	of     *openFile // read only
+	node   *fileNode // read only
+	writer bool      // read only
+}
+
+var (
+	_ = (fs.FileReader)((*spoolHandle)(nil))
+	_ = (fs.FileWriter)((*spoolHandle)(nil))
+	_ = (fs.FileFlusher)((*spoolHandle)(nil))
+	_ = (fs.FileFsyncer)((*spoolHandle)(nil))
+	_ = (fs.FileReleaser)((*spoolHandle)(nil))
+	_ = (fs.FileAllocater)((*spoolHandle)(nil))
+)
+
+func (h *spoolHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.of.read(dest, off)
+	if err != nil {
+		return nil, h.of.fsys.toErrno("read", h.of.ino, err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (h *spoolHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if !h.writer {
+		return 0, syscall.EBADF
+	}
+	n, err := h.of.write(data, off)
+	return uint32(n), h.of.fsys.toErrno("write", h.of.ino, err)
+}
+
+// Flush runs on every close(2): committing here is what makes "close
+// returned" mean "stored".
+func (h *spoolHandle) Flush(ctx context.Context) syscall.Errno {
+	if !h.writer {
+		return 0
+	}
+	return h.of.fsys.toErrno("flush", h.of.ino, h.of.commit(ctx))
+}
+
+func (h *spoolHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	f := h.of.fsys
+	if err := h.of.commit(ctx); err != nil {
+		return f.toErrno("fsync", h.of.ino, err)
+	}
+	return f.toErrno("fsync", h.of.ino, f.syncFile(ctx, h.of.ino))
+}
+
+func (h *spoolHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
+	if !h.writer {
+		return syscall.EBADF
+	}
+	if mode != 0 {
+		return syscall.EOPNOTSUPP // only plain preallocation: no holes punched, no ranges collapsed
+	}
+	of := h.of
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	if end := int64(off + size); end > of.size {
+		if err := of.truncateLocked(end); err != nil {
+			return of.fsys.toErrno("fallocate", of.ino, err)
+		}
+	}
+	return 0
+}
+
+func (h *spoolHandle) Release(ctx context.Context) syscall.Errno {
+	h.node.pt.endHandle(false)
+	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, h.writer))
+}

@@ -1,0 +1,126 @@
+package vfs
+
+import (
+	"context"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// fileNode is a stored regular file.
+type fileNode struct {
+	storedNode
+
+	pt ptState
+
+	mu     sync.Mutex     // protects the following
+	cached backing.Digest // the blob whose pages the kernel may hold
+}
+
+var _ = (fs.NodeOpener)((*fileNode)(nil))
+
+func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return n.fsys.openNode(ctx, n, n.ino(), flags)
+}
+
+// cacheFlags lets the kernel keep the pages it has for this file when they
+// hold blob d, and makes it drop them otherwise.
+func (n *fileNode) cacheFlags(d backing.Digest) uint32 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cached == d {
+		return fuse.FOPEN_KEEP_CACHE
+	}
+	n.cached = d
+	return 0
+}
+
+// passthroughMinSize is the smallest blob read through FUSE passthrough.
+// Smaller files gain little (warm reads come from the page cache either
+// way), and keeping them out of passthrough keeps them out of its one
+// restriction: while a passthrough reader has a file open, the kernel
+// refuses to open it for writing (EIO).
+const passthroughMinSize = 128 << 10
+
+// openNode opens file ino: for writing through the shared spool, for
+// reading from the spool while someone writes, else straight from the blob.
+//
+// Spool handles use direct I/O. The kernel lets direct-I/O opens coexist
+// with passthrough opens of the same inode, while cached opens would make a
+// passthrough open fail until the kernel has finished releasing them.
+func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	writing := flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
+	of := f.acquire(ino)
+	if writing {
+		node.pt.startOther()
+		return f.openForWrite(ctx, node, of, flags)
+	}
+	of.mu.Lock()
+	spooled := of.spool != nil
+	of.mu.Unlock()
+	if spooled {
+		node.pt.startOther()
+		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO, 0
+	}
+	a, err := f.store.GetAttr(ctx, ino)
+	var file *os.File
+	if err == nil && !a.Blob.IsZero() {
+		file, err = f.store.OpenBlob(a.Blob)
+	}
+	if err != nil {
+		f.release(ctx, of, false)
+		return nil, 0, f.toErrno("open", ino, err)
+	}
+	h := blobHandle{of: of, node: node, file: file, digest: a.Blob}
+	if f.passthrough && a.Size >= passthroughMinSize {
+		if node.pt.startPassthrough(a.Blob) {
+			return &passthroughHandle{h}, 0, 0
+		}
+	} else {
+		node.pt.startOther()
+	}
+	return &h, node.cacheFlags(a.Blob), 0
+}
+
+func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	a, err := f.store.GetAttr(ctx, of.ino)
+	if err == nil && a.Flags&backing.FlagReadOnly != 0 {
+		err = backing.ErrReadOnly
+	}
+	if err == nil {
+		of.mu.Lock()
+		err = of.startWriting(ctx, flags&syscall.O_TRUNC != 0)
+		if err == nil {
+			of.writers++
+		}
+		of.mu.Unlock()
+	}
+	if err != nil {
+		node.pt.endHandle(false)
+		f.release(ctx, of, false)
+		return nil, 0, f.toErrno("open", of.ino, err)
+	}
+	return &spoolHandle{of: of, node: node, writer: true}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+// truncate sets the length of file ino: through the open spool when there
+// is one, else by committing a truncated copy at once (truncate(2) has no
+// close to wait for).
+func (f *fsys) truncate(ctx context.Context, ino uint64, fh fs.FileHandle, size int64) syscall.Errno {
+	of := f.acquire(ino)
+	of.mu.Lock()
+	err := of.startWriting(ctx, size == 0)
+	if err == nil {
+		err = of.truncateLocked(size)
+	}
+	of.mu.Unlock()
+	if err == nil && fh == nil {
+		err = of.commit(ctx)
+	}
+	return f.toErrno("truncate", ino, joinErr(err, f.release(ctx, of, false)))
+}

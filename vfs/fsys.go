@@ -1,0 +1,75 @@
+package vfs
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// Lock order: fsys.mu before openFile.mu.
+
+// fsys is the state shared by every node of one mount.
+type fsys struct {
+	store       *backing.Store // read only
+	log         *slog.Logger   // read only
+	passthrough bool           // read only: try FUSE passthrough for blob reads
+	durable     bool           // read only: fsync content on every close
+
+	mu    sync.Mutex           // protects the following
+	open  map[uint64]*openFile // files with at least one open handle
+	nodes map[uint64]*fs.Inode // inodes the kernel knows, for cache invalidation
+}
+
+func newFsys(store *backing.Store, opts Options) *fsys {
+	return &fsys{
+		store:       store,
+		log:         opts.Logger,
+		passthrough: opts.Passthrough,
+		durable:     opts.Durable,
+		open:        map[uint64]*openFile{},
+		nodes:       map[uint64]*fs.Inode{},
+	}
+}
+
+// newChild makes (or finds, go-fuse merges by inode number) the Inode for a
+// stored node.
+func (f *fsys) newChild(ctx context.Context, parent *fs.Inode, a *backing.Attr) *fs.Inode {
+	var ops fs.InodeEmbedder
+	switch fileType(a.Mode) {
+	case syscall.S_IFDIR:
+		ops = &dirNode{storedNode{fsys: f}}
+	case syscall.S_IFREG:
+		ops = &fileNode{storedNode: storedNode{fsys: f}}
+	case syscall.S_IFLNK:
+		ops = &symlinkNode{storedNode{fsys: f}}
+	default:
+		ops = &storedNode{fsys: f}
+	}
+	in := parent.NewInode(ctx, ops, fs.StableAttr{Mode: fileType(a.Mode), Ino: a.Ino})
+	f.mu.Lock()
+	f.nodes[a.Ino] = in
+	f.mu.Unlock()
+	return in
+}
+
+// forget drops a node from the invalidation registry when the kernel
+// forgets it.
+func (f *fsys) forget(ino uint64, in *fs.Inode) {
+	f.mu.Lock()
+	if f.nodes[ino] == in {
+		delete(f.nodes, ino)
+	}
+	f.mu.Unlock()
+}
+
+// inode returns the Inode the kernel knows for ino, if any.
+func (f *fsys) inode(ino uint64) *fs.Inode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nodes[ino]
+}

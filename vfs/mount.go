@@ -1,0 +1,105 @@
+package vfs
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// Kernel cache lifetimes. All changes made through the mount update the
+// kernel's caches as they happen, and changes made by other processes are
+// announced by the change watcher, so these can be long.
+const (
+	entryTimeout    = 10 * time.Second
+	attrTimeout     = 10 * time.Second
+	negativeTimeout = 10 * time.Second
+)
+
+// Options configure a mount.
+type Options struct {
+	Logger      *slog.Logger
+	AllowOther  bool // let other users in (needs user_allow_other for non-root)
+	Passthrough bool // read blobs through FUSE passthrough when the kernel allows it
+	Durable     bool // fsync content on every close (the store does it; kept for the log line)
+	DebugFUSE   bool // log every FUSE request
+}
+
+// Mount serves store at mountpoint until the returned server is unmounted.
+// The caller holds the store's mount lock.
+func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Options) (*fuse.Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	f := newFsys(store, opts)
+	if n, err := store.CleanSpool(); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	} else if n > 0 {
+		opts.Logger.Warn("removed spool files left by an unclean stop (content never closed)", "count", n)
+	}
+	if n, err := store.PurgeUnlinked(ctx); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	} else if n > 0 {
+		opts.Logger.Info("purged files unlinked while open at the last stop", "count", n)
+	}
+	seq, err := store.LastChange(ctx)
+	if err == nil {
+		err = store.TrimChanges(ctx, seq) // the kernel's caches start empty
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	}
+	root := &dirNode{storedNode{fsys: f}}
+	et, at, nt := entryTimeout, attrTimeout, negativeTimeout
+	mopts := &fs.Options{
+		EntryTimeout:    &et,
+		AttrTimeout:     &at,
+		NegativeTimeout: &nt,
+		RootStableAttr:  &fs.StableAttr{Ino: backing.RootIno},
+		Logger:          log.New(newSlogWriter(opts.Logger), "", 0),
+		MountOptions: fuse.MountOptions{
+			FsName:               "n4ws:" + store.Dir(),
+			Name:                 "n4ws",
+			AllowOther:           opts.AllowOther,
+			DirectMount:          os.Geteuid() == 0,
+			MaxWrite:             1 << 20,
+			MaxReadAhead:         1 << 20,
+			IgnoreSecurityLabels: true,
+			Debug:                opts.DebugFUSE,
+			Options:              []string{"default_permissions"},
+			EnableSymlinkCaching: true, // a symlink's target never changes
+			// O_TRUNC arrives with OPEN instead of as a separate truncate,
+			// and shared mmap works on direct-I/O (spool) handles.
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_DIRECT_IO_ALLOW_MMAP,
+		},
+	}
+	server, err := fs.Mount(mountpoint, root, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	f.mu.Lock()
+	f.nodes[backing.RootIno] = root.EmbeddedInode()
+	f.mu.Unlock()
+	pt := server.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH != 0
+	opts.Logger.Info("mounted", "mountpoint", mountpoint, "store", store.Dir(),
+		"passthrough_kernel", pt, "passthrough_requested", opts.Passthrough, "durable", opts.Durable)
+	go f.watchChanges(ctx, seq)
+	return server, nil
+}
+
+// slogWriter turns go-fuse's log.Logger lines into debug records.
+type slogWriter struct{ l *slog.Logger }
+
+func newSlogWriter(l *slog.Logger) *slogWriter { return &slogWriter{l} }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	w.l.Debug("fuse", "msg", string(p))
+	return len(p), nil
+}

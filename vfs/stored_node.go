@@ -1,0 +1,162 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// storedNode is a node of the index. It holds no metadata of its own: the
+// index is the truth, and the kernel caches replies for attrTimeout.
+type storedNode struct {
+	fs.Inode
+	fsys *fsys // read only
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*storedNode)(nil))
+	_ = (fs.NodeSetattrer)((*storedNode)(nil))
+	_ = (fs.NodeGetxattrer)((*storedNode)(nil))
+	_ = (fs.NodeSetxattrer)((*storedNode)(nil))
+	_ = (fs.NodeListxattrer)((*storedNode)(nil))
+	_ = (fs.NodeRemovexattrer)((*storedNode)(nil))
+	_ = (fs.NodeStatfser)((*storedNode)(nil))
+	_ = (fs.NodeOnForgetter)((*storedNode)(nil))
+)
+
+func (n *storedNode) ino() uint64 { return n.StableAttr().Ino }
+
+// attr returns the node's metadata, with the size and mtime of content that
+// is being written but not yet committed.
+func (n *storedNode) attr(ctx context.Context) (backing.Attr, error) {
+	a, err := n.fsys.store.GetAttr(ctx, n.ino())
+	if err != nil {
+		return a, err
+	}
+	if of := n.fsys.openFileOf(a.Ino); of != nil {
+		of.overlay(&a)
+	}
+	return a, nil
+}
+
+func (n *storedNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	a, err := n.attr(ctx)
+	if err != nil {
+		return n.fsys.toErrno("getattr", n.ino(), err)
+	}
+	fillAttr(&a, &out.Attr)
+	out.SetTimeout(attrTimeout)
+	return 0
+}
+
+func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	var set backing.SetAttrIn
+	if m, ok := in.GetMode(); ok {
+		set.Mode = &m
+	}
+	if uid, ok := in.GetUID(); ok {
+		set.Uid = &uid
+	}
+	if gid, ok := in.GetGID(); ok {
+		set.Gid = &gid
+	}
+	now := time.Now()
+	if t, ok := in.GetATime(); ok {
+		set.Atime = &t
+	} else if in.Valid&fuse.FATTR_ATIME_NOW != 0 {
+		set.Atime = &now
+	}
+	if t, ok := in.GetMTime(); ok {
+		set.Mtime = &t
+	} else if in.Valid&fuse.FATTR_MTIME_NOW != 0 {
+		set.Mtime = &now
+	}
+	if size, ok := in.GetSize(); ok {
+		if errno := n.fsys.truncate(ctx, n.ino(), fh, int64(size)); errno != 0 {
+			return errno
+		}
+	}
+	if set != (backing.SetAttrIn{}) {
+		if _, err := n.fsys.store.SetAttr(ctx, n.ino(), set); err != nil {
+			return n.fsys.toErrno("setattr", n.ino(), err)
+		}
+		if set.Mtime != nil {
+			if of := n.fsys.openFileOf(n.ino()); of != nil {
+				of.setMtime(*set.Mtime)
+			}
+		}
+	}
+	return n.Getattr(ctx, fh, out)
+}
+
+// Extended attributes: user.* are stored; system.* (ACLs) are not
+// supported, so tools fall back to the mode bits.
+
+func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	v, err := n.fsys.store.GetXattr(ctx, n.ino(), attr)
+	if err != nil {
+		if err == backing.ErrNotFound {
+			return 0, syscall.ENODATA
+		}
+		return 0, n.fsys.toErrno("getxattr", n.ino(), err)
+	}
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}
+
+func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if !strings.HasPrefix(attr, "user.") {
+		return syscall.EOPNOTSUPP
+	}
+	err := n.fsys.store.SetXattr(ctx, n.ino(), attr, data, flags)
+	if err == backing.ErrNotFound || (err != nil && isNotFound(err)) {
+		return syscall.ENODATA
+	}
+	return n.fsys.toErrno("setxattr", n.ino(), err)
+}
+
+func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	names, err := n.fsys.store.ListXattr(ctx, n.ino())
+	if err != nil {
+		return 0, n.fsys.toErrno("listxattr", n.ino(), err)
+	}
+	var buf []byte
+	for _, name := range names {
+		buf = append(append(buf, name...), 0)
+	}
+	if len(dest) < len(buf) {
+		return uint32(len(buf)), syscall.ERANGE
+	}
+	return uint32(copy(dest, buf)), 0
+}
+
+func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	err := n.fsys.store.RemoveXattr(ctx, n.ino(), attr)
+	if err != nil && isNotFound(err) {
+		return syscall.ENODATA
+	}
+	return n.fsys.toErrno("removexattr", n.ino(), err)
+}
+
+func (n *storedNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(n.fsys.store.Dir(), &st); err != nil {
+		return n.fsys.toErrno("statfs", n.ino(), err)
+	}
+	out.FromStatfsT(&st)
+	out.NameLen = 255
+	return 0
+}
+
+func (n *storedNode) OnForget() { n.fsys.forget(n.ino(), n.EmbeddedInode()) }
+
+func isNotFound(err error) bool { return errors.Is(err, backing.ErrNotFound) }

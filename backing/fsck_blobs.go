@@ -59,13 +59,13 @@ func (s *Store) referencedBlobs(ctx context.Context) ([]blobRef, error) {
 // gives an error matching fs.ErrNotExist, wrong content one matching
 // ErrCorrupt.
 func (s *Store) verifyBlob(ctx context.Context, d Digest) (int64, error) {
-	f, err := os.Open(s.BlobPath(d))
+	b, err := s.OpenBlob(ctx, d)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer b.Close()
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(b, 0, 1<<62)}, make([]byte, 256<<10))
 	if err != nil {
 		return 0, fmt.Errorf("hash blob %s: %w", d, err)
 	}

@@ -31,7 +31,7 @@ func (s *Store) LockForMount(pid int) (*MountLock, error) {
 		}
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
-	if err := f.Truncate(0); err == nil {
+	if err = f.Truncate(0); err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(pid)+"\n"), 0)
 	}
 	if err != nil {

@@ -2,6 +2,8 @@ package backing
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -91,6 +93,9 @@ func (s *Store) Path(ctx context.Context, ino uint64) (string, error) {
 		var name []byte
 		var parent uint64
 		err := s.rdb.QueryRowContext(ctx, `SELECT parent, name FROM entries WHERE child = ? LIMIT 1`, ino).Scan(&parent, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = ErrNotFound // unlinked or unknown node
+		}
 		if err != nil {
 			return "", fmt.Errorf("path of %d: %w", ino, err)
 		}

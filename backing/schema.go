@@ -9,7 +9,7 @@ import (
 // schemaVersion is stored in PRAGMA user_version. Each migration moves the
 // index from version i to i+1; Open applies the missing ones in one
 // transaction so a crash mid-migration leaves the old version intact.
-const schemaVersion = 2
+const schemaVersion = 3
 
 var migrations = []string{
 	// 0 -> 1: the filesystem core.
@@ -63,6 +63,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 	// SQLite's foreign-key check on every DELETE FROM blobs (gc) and fsck's
 	// "who references this blob" both look nodes up by blob.
 	`CREATE INDEX nodes_blob ON nodes(blob) WHERE blob IS NOT NULL;`,
+	// 2 -> 3: small blobs live in the index itself (see InlineMax).
+	`ALTER TABLE blobs ADD COLUMN data BLOB;`,
 }
 
 // migrate brings the schema to schemaVersion.

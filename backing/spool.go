@@ -1,6 +1,7 @@
 package backing
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -26,19 +27,25 @@ func (s *Store) NewSpool(ino uint64) (*os.File, error) {
 // CopyBlobInto fills the empty file dst with blob d's bytes, sharing
 // extents (reflink) where the filesystem can and copying in the kernel
 // otherwise.
-func (s *Store) CopyBlobInto(dst *os.File, d Digest) error {
+func (s *Store) CopyBlobInto(ctx context.Context, dst *os.File, d Digest) error {
 	if d.IsZero() {
 		return nil
 	}
-	src, err := s.OpenBlob(d)
+	b, err := s.OpenBlob(ctx, d)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	if err := unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())); err == nil {
+	defer b.Close()
+	if b.file == nil {
+		if _, err := dst.Write(b.data); err != nil {
+			return fmt.Errorf("copy blob %s: %w", d, err)
+		}
 		return nil
 	}
-	if _, err := io.Copy(dst, src); err != nil { // uses copy_file_range
+	if err := unix.IoctlFileClone(int(dst.Fd()), int(b.file.Fd())); err == nil {
+		return nil
+	}
+	if _, err := io.Copy(dst, b.file); err != nil { // uses copy_file_range
 		return fmt.Errorf("copy blob %s: %w", d, err)
 	}
 	return nil

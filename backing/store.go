@@ -27,6 +27,9 @@ type Options struct {
 	// committed file survives a crash of the process (the data is in the
 	// kernel's page cache) but not necessarily a power cut, as on ext4.
 	Durable bool
+	// InlineMax overrides the size up to which blobs are kept in the index
+	// (default DefaultInlineMax); a negative value keeps every blob a file.
+	InlineMax int64
 }
 
 // Store is an open n4ws store. It is safe for concurrent use.
@@ -90,6 +93,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.InlineMax == 0 {
+		opts.InlineMax = DefaultInlineMax
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger}
 	var err error

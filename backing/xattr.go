@@ -81,6 +81,11 @@ func (s *Store) SetXattr(ctx context.Context, ino uint64, name string, value []b
 // RemoveXattr deletes extended attribute name of node ino.
 func (s *Store) RemoveXattr(ctx context.Context, ino uint64, name string) error {
 	err := s.update(ctx, func(tx *txn) error {
+		if a, err := tx.getAttr(ino); err != nil {
+			return err
+		} else if a.Flags&FlagReadOnly != 0 {
+			return ErrReadOnly // as SetXattr: read-only places stay unchanged
+		}
 		res, err := tx.exec(`DELETE FROM xattrs WHERE ino = ? AND name = ?`, ino, name)
 		if err != nil {
 			return err

@@ -17,7 +17,7 @@ type dirNode struct {
 
 var (
 	_ = (fs.NodeLookuper)((*dirNode)(nil))
-	_ = (fs.NodeReaddirer)((*dirNode)(nil))
+	_ = (fs.NodeOpendirHandler)((*dirNode)(nil))
 	_ = (fs.NodeMkdirer)((*dirNode)(nil))
 	_ = (fs.NodeMknoder)((*dirNode)(nil))
 	_ = (fs.NodeCreater)((*dirNode)(nil))
@@ -48,18 +48,6 @@ func (n *dirNode) entry(ctx context.Context, a *backing.Attr, out *fuse.EntryOut
 	out.SetEntryTimeout(entryTimeout)
 	out.SetAttrTimeout(attrTimeout)
 	return n.fsys.newChild(ctx, n.EmbeddedInode(), a)
-}
-
-func (n *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	ents, err := n.fsys.store.ReadDir(ctx, n.ino())
-	if err != nil {
-		return nil, n.fsys.toErrno("readdir", n.ino(), err)
-	}
-	list := make([]fuse.DirEntry, len(ents))
-	for i, e := range ents {
-		list[i] = fuse.DirEntry{Name: e.Name, Ino: e.Ino, Mode: e.Mode}
-	}
-	return fs.NewListDirStream(list), 0
 }
 
 // owner returns the uid and gid a new node gets: the caller's, or the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -17,7 +16,7 @@ import (
 type blobHandle struct {
 	of     *openFile      // read only
 	node   *fileNode      // read only
-	file   *os.File       // read only; nil for an empty file
+	blob   *backing.Blob  // read only; nil for an empty file
 	digest backing.Digest // read only
 }
 
@@ -27,10 +26,10 @@ var (
 )
 
 func (h *blobHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if h.file == nil {
+	if h.blob == nil {
 		return fuse.ReadResultData(nil), 0
 	}
-	n, err := h.file.ReadAt(dest, off)
+	n, err := h.blob.ReadAt(dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.of.fsys.toErrno("read", h.of.ino, err)
 	}
@@ -42,8 +41,8 @@ func (h *blobHandle) Release(ctx context.Context) syscall.Errno {
 }
 
 func (h *blobHandle) release(ctx context.Context, passthrough bool) syscall.Errno {
-	if h.file != nil {
-		h.file.Close()
+	if h.blob != nil {
+		h.blob.Close()
 	}
 	h.node.pt.endHandle(passthrough)
 	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, false))
@@ -59,7 +58,7 @@ type passthroughHandle struct {
 
 var _ = (fs.FilePassthroughFder)((*passthroughHandle)(nil))
 
-func (h *passthroughHandle) PassthroughFd() (int, bool) { return int(h.file.Fd()), true }
+func (h *passthroughHandle) PassthroughFd() (int, bool) { return int(h.blob.File().Fd()), true }
 
 func (h *passthroughHandle) Release(ctx context.Context) syscall.Errno {
 	return h.blobHandle.release(ctx, true)

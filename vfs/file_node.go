@@ -2,7 +2,6 @@ package vfs
 
 import (
 	"context"
-	"os"
 	"sync"
 	"syscall"
 
@@ -61,23 +60,23 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 		return f.openForWrite(ctx, node, of, flags)
 	}
 	of.mu.Lock()
-	spooled := of.spool != nil
+	writing = of.active
 	of.mu.Unlock()
-	if spooled {
+	if writing {
 		node.pt.startOther()
 		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO, 0
 	}
 	a, err := f.store.GetAttr(ctx, ino)
-	var file *os.File
+	var blob *backing.Blob
 	if err == nil && !a.Blob.IsZero() {
-		file, err = f.store.OpenBlob(a.Blob)
+		blob, err = f.store.OpenBlob(ctx, a.Blob)
 	}
 	if err != nil {
 		f.release(ctx, of, false)
 		return nil, 0, f.toErrno("open", ino, err)
 	}
-	h := blobHandle{of: of, node: node, file: file, digest: a.Blob}
-	if f.passthrough && a.Size >= passthroughMinSize {
+	h := blobHandle{of: of, node: node, blob: blob, digest: a.Blob}
+	if f.passthrough && a.Size >= passthroughMinSize && blob != nil && blob.File() != nil {
 		if node.pt.startPassthrough(a.Blob) {
 			return &passthroughHandle{h}, 0, 0
 		}

@@ -71,7 +71,6 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 			DirectMount:          os.Geteuid() == 0,
 			MaxWrite:             1 << 20,
 			MaxReadAhead:         1 << 20,
-			IgnoreSecurityLabels: true,
 			Debug:                opts.DebugFUSE,
 			Options:              []string{"default_permissions"},
 			EnableSymlinkCaching: true, // a symlink's target never changes

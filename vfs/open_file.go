@@ -17,6 +17,9 @@ import (
 // openFile is the state of a file with open handles. All write handles of
 // one file share its spool, so they see each other's writes as POSIX wants.
 //
+// Content being written lives in memory while it is small (up to the
+// store's inline size: it will be stored in the index, so a file on disk
+// would only cost a create and an unlink), and in a spool file beyond.
 // The spool starts as a copy of the committed blob (or empty for O_TRUNC).
 // Commit hashes it and hard-links it into the blob store; from then on the
 // spool is "sealed" (it IS the blob's inode), and the next write first moves
@@ -28,7 +31,9 @@ type openFile struct {
 	handles int // open handles of any kind; protected by fsys.mu
 
 	mu      sync.Mutex // protects the following
-	spool   *os.File   // nil while nobody writes
+	active  bool       // someone writes: the content is in mem or spool
+	mem     []byte     // the content while small and spool is nil
+	spool   *os.File   // the content once large
 	sealed  bool       // spool is linked into the blob store
 	dirty   bool       // spool differs from the committed content
 	size    int64
@@ -79,9 +84,7 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 	}
 	err := of.commit(ctx)
 	of.mu.Lock()
-	if of.spool != nil {
-		of.dropSpool()
-	}
+	of.stopWriting()
 	of.mu.Unlock()
 	if a, gerr := f.store.GetAttr(ctx, of.ino); gerr == nil && a.Nlink == 0 && !a.IsDir() {
 		err = errors.Join(err, f.store.Purge(ctx, of.ino))
@@ -110,7 +113,7 @@ func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
 func (of *openFile) overlay(a *backing.Attr) {
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	if of.spool != nil {
+	if of.active {
 		a.Size = of.size
 		if of.dirty {
 			a.Mtime = of.mtime
@@ -124,10 +127,10 @@ func (of *openFile) setMtime(t time.Time) {
 	of.mu.Unlock()
 }
 
-// startWriting makes sure a spool exists, filled with the committed content
-// or empty when trunc. Call with of.mu held.
+// startWriting makes sure the content is open for writing, filled with the
+// committed content or empty when trunc. Call with of.mu held.
 func (of *openFile) startWriting(ctx context.Context, trunc bool) error {
-	if of.spool != nil {
+	if of.active {
 		if trunc {
 			return of.truncateLocked(0)
 		}
@@ -137,22 +140,48 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool) error {
 	if err != nil {
 		return err
 	}
+	of.mtime, of.sealed = a.Mtime, false
+	of.hasher, of.hashed, of.hashOK = sha256.New(), 0, true
+	switch {
+	case trunc || a.Size == 0:
+		of.mem, of.size = nil, 0
+		of.dirty = trunc && a.Size > 0
+	case a.Size <= of.memMax():
+		if of.mem, err = of.fsys.store.ReadBlob(ctx, a.Blob, a.Size); err != nil {
+			return err
+		}
+		of.size, of.hashOK = a.Size, false
+	default:
+		sp, err := of.fsys.store.NewSpool(of.ino)
+		if err != nil {
+			return err
+		}
+		if err := of.fsys.store.CopyBlobInto(ctx, sp, a.Blob); err != nil {
+			sp.Close()
+			os.Remove(sp.Name())
+			return err
+		}
+		of.spool, of.size, of.hashOK = sp, a.Size, false
+	}
+	of.active = true
+	return nil
+}
+
+// memMax is the largest content kept in memory while it is written.
+func (of *openFile) memMax() int64 { return max(of.fsys.store.InlineMax(), 0) }
+
+// spill moves in-memory content to a spool file. Call with of.mu held.
+func (of *openFile) spill() error {
 	sp, err := of.fsys.store.NewSpool(of.ino)
 	if err != nil {
 		return err
 	}
-	of.spool, of.sealed, of.mtime = sp, false, a.Mtime
-	of.hasher, of.hashed, of.hashOK = sha256.New(), 0, true
-	if trunc || a.Size == 0 {
-		of.size = 0
-		of.dirty = trunc && a.Size > 0
-		return nil
+	if _, err := sp.Write(of.mem); err != nil {
+		sp.Close()
+		os.Remove(sp.Name())
+		return fmt.Errorf("spill to spool: %w", err)
 	}
-	if err := of.fsys.store.CopyBlobInto(sp, a.Blob); err != nil {
-		of.dropSpool()
-		return err
-	}
-	of.size, of.hashOK = a.Size, false
+	of.spool, of.mem, of.sealed = sp, nil, false
 	return nil
 }
 
@@ -171,36 +200,58 @@ func (of *openFile) unseal() error {
 		os.Remove(sp.Name())
 		return fmt.Errorf("copy sealed spool: %w", err)
 	}
-	of.dropSpool()
+	of.spool.Close()
+	os.Remove(of.spool.Name())
 	of.spool, of.sealed = sp, false
 	return nil
 }
 
-// dropSpool closes and removes the spool's name (a committed blob keeps its
-// own name). Call with of.mu held.
-func (of *openFile) dropSpool() {
-	of.spool.Close()
-	os.Remove(of.spool.Name())
-	of.spool = nil
+// stopWriting drops the in-memory content or closes and removes the
+// spool's name (a committed blob keeps its own name). Call with of.mu held.
+func (of *openFile) stopWriting() {
+	if of.spool != nil {
+		of.spool.Close()
+		os.Remove(of.spool.Name())
+		of.spool = nil
+	}
+	of.mem, of.active = nil, false
+}
+
+// prepareWrite makes room for writing [off, end). Call with of.mu held.
+func (of *openFile) prepareWrite(end int64) error {
+	if of.spool == nil && end > of.memMax() {
+		return of.spill()
+	}
+	return of.unseal()
 }
 
 func (of *openFile) write(data []byte, off int64) (int, error) {
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	if err := of.unseal(); err != nil {
+	end := off + int64(len(data))
+	if err := of.prepareWrite(end); err != nil {
 		return 0, err
 	}
-	n, err := of.spool.WriteAt(data, off)
+	n := len(data)
+	var err error
+	if of.spool != nil {
+		n, err = of.spool.WriteAt(data, off)
+	} else {
+		if end > int64(len(of.mem)) {
+			of.mem = append(of.mem, make([]byte, end-int64(len(of.mem)))...)
+		}
+		copy(of.mem[off:], data)
+	}
 	if n > 0 {
 		of.dirty, of.mtime = true, time.Now()
-		if end := off + int64(n); end > of.size {
-			of.size = end
+		if e := off + int64(n); e > of.size {
+			of.size = e
 		}
 		if of.hashOK && off == of.hashed {
 			of.hasher.Write(data[:n])
 			of.hashed += int64(n)
 		} else {
-			of.hashOK = false // out of order: hash the whole spool at commit
+			of.hashOK = false // out of order: hash the whole content at commit
 		}
 	}
 	return n, err
@@ -215,6 +266,9 @@ func (of *openFile) read(dest []byte, off int64) (int, error) {
 	if max := of.size - off; int64(len(dest)) > max {
 		dest = dest[:max]
 	}
+	if of.spool == nil {
+		return copy(dest, of.mem[off:]), nil
+	}
 	n, err := of.spool.ReadAt(dest, off)
 	if err == io.EOF {
 		err = nil
@@ -222,13 +276,19 @@ func (of *openFile) read(dest []byte, off int64) (int, error) {
 	return n, err
 }
 
-// truncateLocked sets the spool's length. Call with of.mu held.
+// truncateLocked sets the content's length. Call with of.mu held.
 func (of *openFile) truncateLocked(size int64) error {
-	if err := of.unseal(); err != nil {
+	if err := of.prepareWrite(size); err != nil {
 		return err
 	}
-	if err := of.spool.Truncate(size); err != nil {
-		return fmt.Errorf("truncate spool: %w", err)
+	if of.spool != nil {
+		if err := of.spool.Truncate(size); err != nil {
+			return fmt.Errorf("truncate spool: %w", err)
+		}
+	} else if size <= int64(len(of.mem)) {
+		of.mem = of.mem[:size]
+	} else {
+		of.mem = append(of.mem, make([]byte, size-int64(len(of.mem)))...)
 	}
 	if size != of.size {
 		of.dirty, of.mtime = true, time.Now()
@@ -248,24 +308,31 @@ func (of *openFile) truncateLocked(size int64) error {
 func (of *openFile) commit(ctx context.Context) error {
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	if of.spool == nil || !of.dirty {
+	if !of.active || !of.dirty {
 		return nil
 	}
-	var d backing.Digest
+	c := backing.Content{Size: of.size, Mtime: of.mtime}
+	if of.spool != nil {
+		c.File = of.spool.Name()
+	} else {
+		c.Data = of.mem
+	}
 	if of.size > 0 {
-		if of.hashOK && of.hashed == of.size {
-			of.hasher.Sum(d[:0])
-		} else {
+		switch {
+		case of.hashOK && of.hashed == of.size:
+			of.hasher.Sum(c.Digest[:0])
+		case of.spool == nil:
+			c.Digest = sha256.Sum256(of.mem)
+		default:
 			var err error
-			if d, _, err = backing.HashFile(of.spool); err != nil {
+			if c.Digest, _, err = backing.HashFile(of.spool); err != nil {
 				return err
 			}
 		}
 	}
-	c := backing.Content{File: of.spool.Name(), Digest: d, Size: of.size, Mtime: of.mtime}
 	if _, err := of.fsys.store.CommitContent(ctx, of.ino, c); err != nil {
 		return err
 	}
-	of.dirty, of.sealed = false, of.size > 0
+	of.dirty, of.sealed = false, of.spool != nil && of.size > 0
 	return nil
 }

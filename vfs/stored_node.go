@@ -100,6 +100,11 @@ func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 // supported, so tools fall back to the mode bits.
 
 func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if !strings.HasPrefix(attr, "user.") {
+		// No security labels, no ACLs. EOPNOTSUPP (not ENODATA) lets ls
+		// remember that per filesystem instead of asking for every file.
+		return 0, syscall.EOPNOTSUPP
+	}
 	v, err := n.fsys.store.GetXattr(ctx, n.ino(), attr)
 	if err != nil {
 		if err == backing.ErrNotFound {

@@ -1,0 +1,115 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Blob is an open blob: a file in the blob directory or bytes inline in
+// the index.
+type Blob struct {
+	file *os.File // nil for an inline blob
+	data []byte
+}
+
+// OpenBlob opens blob d for reading.
+func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
+	var data []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT data FROM blobs WHERE hash = ?`, d[:]).Scan(&data)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("open blob %s: %w", d, err)
+	}
+	if data != nil {
+		return &Blob{data: data}, nil
+	}
+	f, err := os.Open(s.BlobPath(d))
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", d, err)
+	}
+	return &Blob{file: f}, nil
+}
+
+// ReadAt reads like io.ReaderAt.
+func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
+	if b.file != nil {
+		return b.file.ReadAt(p, off)
+	}
+	if off >= int64(len(b.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// File returns the blob's file, or nil when it is inline.
+func (b *Blob) File() *os.File { return b.file }
+
+// Close releases the blob.
+func (b *Blob) Close() error {
+	if b.file != nil {
+		return b.file.Close()
+	}
+	return nil
+}
+
+// writeBlobFile places content held in memory as a blob file: written to a
+// temporary name in the blob's directory, then renamed, so that the blob
+// name never shows partial content.
+func (s *Store) writeBlobFile(c Content) error {
+	dst := s.BlobPath(c.Digest)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return fmt.Errorf("place blob %s: %w", c.Digest, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("place blob %s: %w", c.Digest, err)
+	}
+	_, err = f.Write(c.Data)
+	if err == nil && s.opts.Durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o400)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("place blob %s: %w", c.Digest, err)
+	}
+	return nil
+}
+
+// InlineMax returns the size up to which blobs are kept in the index
+// (negative: never).
+func (s *Store) InlineMax() int64 { return s.opts.InlineMax }
+
+// ReadBlob returns the content of blob d, of the given size, in memory.
+func (s *Store) ReadBlob(ctx context.Context, d Digest, size int64) ([]byte, error) {
+	b, err := s.OpenBlob(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	buf := make([]byte, size)
+	n, err := b.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read blob %s: %w", d, err)
+	}
+	if int64(n) != size {
+		return nil, fmt.Errorf("read blob %s: %d bytes, want %d: %w", d, n, size, ErrCorrupt)
+	}
+	return buf, nil
+}

@@ -67,4 +67,3 @@ func BenchmarkMknodCommit(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
-

@@ -100,7 +100,10 @@ func (tx *txn) storeBlob(c Content) error {
 // bytes returns small content, reading it from its spool file if needed.
 func (c Content) bytes() ([]byte, error) {
 	if c.Data != nil || c.Size == 0 {
-		return c.Data[:c.Size:c.Size], nil
+		if int64(len(c.Data)) != c.Size {
+			return nil, fmt.Errorf("content has %d bytes, says %d: %w", len(c.Data), c.Size, ErrInvalid)
+		}
+		return c.Data, nil
 	}
 	data, err := os.ReadFile(c.File)
 	if err != nil {
@@ -123,6 +126,9 @@ func (s *Store) placeBlob(c Content) error {
 		return nil // stored already: deduplicated
 	}
 	if c.File == "" {
+		if int64(len(c.Data)) != c.Size {
+			return fmt.Errorf("place blob %s: content has %d bytes, says %d: %w", c.Digest, len(c.Data), c.Size, ErrInvalid)
+		}
 		return s.writeBlobFile(c)
 	}
 	if s.opts.Durable {

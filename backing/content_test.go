@@ -12,9 +12,11 @@ import (
 	"github.com/n4ws/n4ws/backing/backingtest"
 )
 
+// The blob of a file store is the spool file itself, hard-linked and made
+// read-only; inline blobs are covered in inline_test.go.
 func TestCommitContentThroughSpool(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t)
 	f := mkfile(t, s, resolve(t, s, "runs").Ino, "f")
 	sp, err := s.NewSpool(f.Ino)
 	if err != nil {
@@ -48,7 +50,7 @@ func TestCommitContentThroughSpool(t *testing.T) {
 
 func TestDedupAndGC(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t)
 	a := backingtest.WriteFile(t, s, "runs/ds/0001_a/predictions.csv", "same bytes")
 	b := backingtest.WriteFile(t, s, "runs/ds/0002_b/predictions.csv", "same bytes")
 	if a.Blob != b.Blob || a.Ino == b.Ino {
@@ -56,6 +58,9 @@ func TestDedupAndGC(t *testing.T) {
 	}
 	if n := refcount(t, s, a.Blob); n != 2 {
 		t.Errorf("refcount %d, want 2", n)
+	}
+	if n := blobFiles(t, s); n != 1 {
+		t.Errorf("%d blob files for one content, want 1", n)
 	}
 	old := a.Blob
 	a = backingtest.WriteFile(t, s, "runs/ds/0001_a/predictions.csv", "new bytes")
@@ -119,6 +124,8 @@ func TestUnlinkThenPurge(t *testing.T) {
 	if n := refcount(t, s, f.Blob); n != 1 {
 		t.Errorf("refcount of unlinked node's blob %d, want 1", n)
 	}
+	_, err = s.Path(ctx, f.Ino)
+	wantErr(t, "path of unlinked node", err, backing.ErrNotFound)
 	if rep := mustClean(t, s); rep.PendingPurge != 1 {
 		t.Errorf("pending purge %d, want 1", rep.PendingPurge)
 	}
@@ -144,7 +151,8 @@ func TestUnlinkThenPurge(t *testing.T) {
 
 func TestPurgeUnlinked(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t) // fsck counts garbage blob files
+
 	runs := resolve(t, s, "runs").Ino
 	for _, n := range []string{"a", "b"} {
 		backingtest.WriteFile(t, s, "runs/"+n, n)

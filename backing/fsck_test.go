@@ -63,9 +63,10 @@ func TestFsckAfterWrites(t *testing.T) {
 	}
 }
 
+// Blob files damaged on disk; inline_test.go damages inline blobs.
 func TestFsckCorruptBlobRepair(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t)
 	fillStore(t, s)
 	a := resolve(t, s, "runs/ds/0001_p/model.pkl")
 	p := s.BlobPath(a.Blob)
@@ -106,7 +107,7 @@ func TestFsckCorruptBlobRepair(t *testing.T) {
 
 func TestFsckMissingBlob(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t)
 	a := backingtest.WriteFile(t, s, "runs/x/metrics.json", `{"rmse": 1}`)
 	if err := os.Remove(s.BlobPath(a.Blob)); err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestFsckRefcountRepair(t *testing.T) {
 
 func TestFsckIndexDamageRepair(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
+	s := fileStore(t)
 	fillStore(t, s)
 	orphan := resolve(t, s, "runs/ds/0002_p/pipeline.json")
 	sized := resolve(t, s, "runs/ds/0004_p/pipeline.json")
@@ -154,6 +155,8 @@ func TestFsckIndexDamageRepair(t *testing.T) {
 	rawExec(t, s, `UPDATE nodes SET size = 3 WHERE ino = ?`, sized.Ino)
 	rawExec(t, s, `INSERT INTO entries (parent, name, child) VALUES (?, CAST('ghost' AS BLOB), 999999)`, runs.Ino)
 	rawExec(t, s, `INSERT INTO entries (parent, name, child) VALUES (?, CAST('under-a-file' AS BLOB), ?)`, sized.Ino, sized.Ino)
+	// The blob file stays: repair gives it back its row (a file store, since
+	// an inline blob's bytes would go with its row).
 	rawExec(t, s, `DELETE FROM blobs WHERE hash = ?`, sized.Blob[:])
 	rep := fsck(t, s, false)
 	want := map[backing.ProblemKind]int{backing.ProblemOrphanNode: 1, backing.ProblemNlink: 2,

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/backing/backingtest"
 )
 
 var ctx = context.Background()
@@ -33,12 +35,12 @@ func readContent(t testing.TB, s *backing.Store, p string) string {
 	if a.Blob.IsZero() {
 		return ""
 	}
-	f, err := s.OpenBlob(a.Blob)
+	f, err := s.OpenBlob(context.Background(), a.Blob)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(f)
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, a.Size))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +74,42 @@ func refcount(t testing.TB, s *backing.Store, d backing.Digest) int {
 	n := -1
 	err := rawDB(t, s).QueryRowContext(ctx, `SELECT refcount FROM blobs WHERE hash = ?`, d[:]).Scan(&n)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// fileStore is a store that keeps every blob a file (InlineMax -1), for
+// tests about blob files: corrupt, missing or orphaned ones, gc removing
+// them, fsck counting them.
+func fileStore(t testing.TB) *backing.Store {
+	t.Helper()
+	return backingtest.NewStoreWith(t, backing.Options{LogChanges: true, InlineMax: -1})
+}
+
+// inline reports whether blob d's bytes are in the index: it has a row
+// whose data is not NULL.
+func inline(t testing.TB, s *backing.Store, d backing.Digest) bool {
+	t.Helper()
+	var in bool
+	err := rawDB(t, s).QueryRowContext(ctx, `SELECT data IS NOT NULL FROM blobs WHERE hash = ?`, d[:]).Scan(&in)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// blobFiles counts the regular files below the store's blobs/ directory.
+func blobFiles(t testing.TB, s *backing.Store) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(s.Dir(), "blobs"), func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -140,7 +140,7 @@ func TestLinkUnlinkRmdir(t *testing.T) {
 func TestPinnedAndReadOnly(t *testing.T) {
 	t.Parallel()
 	s := backingtest.NewStore(t)
-	library, runs := resolve(t, s, "library").Ino, resolve(t, s, "runs").Ino
+	library := resolve(t, s, "library").Ino
 	wantErr(t, "rmdir pinned", s.Rmdir(ctx, library, "templates"), backing.ErrPermission)
 	_, err := s.Rename(ctx, library, "templates", library, "t2", 0)
 	wantErr(t, "rename pinned", err, backing.ErrPermission)
@@ -168,6 +168,7 @@ func TestPinnedAndReadOnly(t *testing.T) {
 	if _, err := s.MkdirAll(ctx, "catalog/archives", 0o755); err != nil {
 		t.Errorf("mkdir -p of existing read-only dirs: %v", err)
 	}
-	_ = runs
+	err = s.RemoveXattr(ctx, resolve(t, s, "exports").Ino, "user.x")
+	wantErr(t, "removexattr on exports", err, backing.ErrReadOnly)
 	mustClean(t, s)
 }

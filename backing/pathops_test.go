@@ -169,4 +169,3 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	mustClean(t, s)
 }
-

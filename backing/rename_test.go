@@ -80,6 +80,18 @@ func TestRenameDirRules(t *testing.T) {
 	if got := resolve(t, s, "runs/full/empty/deep"); got.Ino != deep.Ino {
 		t.Errorf("deep is %d, want %d", got.Ino, deep.Ino)
 	}
+	// And in the same parent: the parent loses one subdirectory.
+	mkdir(t, s, full.Ino, "other")
+	before := resolve(t, s, "runs/full").Nlink
+	if _, err := s.Rename(ctx, full.Ino, "other", full.Ino, "empty", 0); err == nil {
+		t.Error("replaced a non-empty dir in the same parent")
+	}
+	if _, err := s.Rename(ctx, full.Ino, "empty", full.Ino, "other", 0); err != nil {
+		t.Fatalf("dir over empty dir, same parent: %v", err)
+	}
+	if got := resolve(t, s, "runs/full").Nlink; got != before-1 {
+		t.Errorf("parent nlink %d, want %d", got, before-1)
+	}
 	mustClean(t, s)
 }
 

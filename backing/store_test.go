@@ -1,6 +1,7 @@
 package backing_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,37 +51,88 @@ func TestOpenWithoutStore(t *testing.T) {
 	wantErr(t, "open empty dir", err, backing.ErrNoStore)
 }
 
+// fakeOldIndex turns s's index into one written by schema version v (1 or
+// 2), undoing the later migrations: 1 -> 2 added the index nodes_blob,
+// 2 -> 3 the column blobs.data. Such an index holds file blobs only.
+func fakeOldIndex(t *testing.T, s *backing.Store, v int) {
+	t.Helper()
+	db := rawDB(t, s)
+	stmts := []string{ // SQLite's way to drop a column: rebuild the table
+		`CREATE TABLE blobs_old (hash BLOB PRIMARY KEY, size INTEGER NOT NULL, refcount INTEGER NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO blobs_old SELECT hash, size, refcount FROM blobs`,
+		`DROP TABLE blobs`,
+		`ALTER TABLE blobs_old RENAME TO blobs`,
+		`CREATE INDEX blobs_garbage ON blobs(hash) WHERE refcount = 0`,
+	}
+	if v < 2 {
+		stmts = append(stmts, `DROP INDEX nodes_blob`)
+	}
+	stmts = append(stmts, fmt.Sprintf(`PRAGMA user_version = %d`, v))
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if schema(t, s) != [3]int{v, boolInt(v >= 2), 0} {
+		t.Fatalf("faked version %d: schema %v", v, schema(t, s))
+	}
+}
+
+// schema returns the index's user_version, whether the index nodes_blob
+// exists and whether the column blobs.data does.
+func schema(t *testing.T, s *backing.Store) [3]int {
+	t.Helper()
+	var v [3]int
+	err := rawDB(t, s).QueryRowContext(ctx, `SELECT (SELECT user_version FROM pragma_user_version),
+		(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'nodes_blob'),
+		(SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'data')`).Scan(&v[0], &v[1], &v[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func TestMigrateExistingIndex(t *testing.T) {
 	t.Parallel()
-	s := backingtest.NewStore(t)
-	backingtest.WriteFile(t, s, "runs/ds/keep.csv", "kept across migration")
-	dir := s.Dir()
-	// Make the index look like one written by schema version 1.
-	rawExec(t, s, `DROP INDEX nodes_blob`)
-	rawExec(t, s, `PRAGMA user_version = 1`)
-	s2, err := backing.Open(ctx, dir, backing.Options{})
-	if err != nil {
-		t.Fatalf("open v1 index: %v", err)
-	}
-	defer s2.Close()
-	var v, idx int
-	db := rawDB(t, s2)
-	db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
-	db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'nodes_blob'`).Scan(&idx)
-	if v != 2 || idx != 1 {
-		t.Errorf("after migration: version %d, index %d", v, idx)
-	}
-	if got := readContent(t, s2, "runs/ds/keep.csv"); got != "kept across migration" {
-		t.Errorf("content after migration %q", got)
-	}
-	mustClean(t, s2)
-	// An index from a newer n4ws is refused, not damaged.
-	rawExec(t, s2, `PRAGMA user_version = 99`)
-	if s3, err := backing.Open(ctx, dir, backing.Options{}); err == nil {
-		s3.Close()
-		t.Error("opened an index of a newer schema")
-	} else if !strings.Contains(err.Error(), "newer") {
-		t.Errorf("newer schema: %v", err)
+	for _, from := range []int{1, 2} {
+		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
+			t.Parallel()
+			s := fileStore(t) // versions before 3 had no inline blobs
+			old := backingtest.WriteFile(t, s, "runs/ds/keep.csv", "kept across migration")
+			fakeOldIndex(t, s, from)
+			s2, err := backing.Open(ctx, s.Dir(), backing.Options{})
+			if err != nil {
+				t.Fatalf("open v%d index: %v", from, err)
+			}
+			defer s2.Close()
+			if got := schema(t, s2); got != [3]int{3, 1, 1} {
+				t.Errorf("after migration: version, nodes_blob, blobs.data = %v, want [3 1 1]", got)
+			}
+			if got := readContent(t, s2, "runs/ds/keep.csv"); got != "kept across migration" || inline(t, s2, old.Blob) {
+				t.Errorf("content after migration %q (inline %v)", got, inline(t, s2, old.Blob))
+			}
+			// The migrated index takes inline blobs.
+			a := backingtest.WriteFile(t, s2, "runs/ds/new.csv", "written after migration")
+			if !inline(t, s2, a.Blob) || readContent(t, s2, "runs/ds/new.csv") != "written after migration" {
+				t.Error("small file written after migration is not inline")
+			}
+			mustClean(t, s2)
+			// An index from a newer n4ws is refused, not damaged.
+			rawExec(t, s2, `PRAGMA user_version = 99`)
+			if s3, err := backing.Open(ctx, s.Dir(), backing.Options{}); err == nil {
+				s3.Close()
+				t.Error("opened an index of a newer schema")
+			} else if !strings.Contains(err.Error(), "newer") {
+				t.Errorf("newer schema: %v", err)
+			}
+		})
 	}
 }
 

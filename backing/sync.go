@@ -2,7 +2,9 @@ package backing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 )
 
@@ -29,10 +31,13 @@ func (s *Store) Sync(ctx context.Context) error {
 	return nil
 }
 
-// SyncBlob flushes blob d and its directory entry to disk.
+// SyncBlob flushes blob d and its directory entry to disk. An inline blob
+// has no file: Sync makes it durable with the index.
 func (s *Store) SyncBlob(d Digest) error {
 	p := s.BlobPath(d)
-	if err := syncPath(p); err != nil {
+	if err := syncPath(p); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("sync blob %s: %w", d, err)
 	}
 	if err := syncPath(filepath.Dir(p)); err != nil {

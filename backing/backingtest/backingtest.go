@@ -17,12 +17,20 @@ import (
 // the test ends.
 func NewStore(t testing.TB) *backing.Store {
 	t.Helper()
+	return NewStoreWith(t, backing.Options{LogChanges: true})
+}
+
+// NewStoreWith is NewStore with the given options, used as they are (set
+// LogChanges if the test needs it). InlineMax: -1 gives a store that keeps
+// every blob a file, for tests about blob files.
+func NewStoreWith(t testing.TB, opts backing.Options) *backing.Store {
+	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
 	if _, err := backing.Init(ctx, dir); err != nil {
 		t.Fatalf("init store: %v", err)
 	}
-	s, err := backing.Open(ctx, dir, backing.Options{LogChanges: true})
+	s, err := backing.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

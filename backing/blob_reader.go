@@ -20,7 +20,7 @@ type Blob struct {
 // OpenBlob opens blob d for reading.
 func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 	var data []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT data FROM blobs WHERE hash = ?`, d[:]).Scan(&data)
+	err := s.stmts.blobData.QueryRowContext(ctx, d[:]).Scan(&data)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("open blob %s: %w", d, err)
 	}

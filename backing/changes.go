@@ -21,6 +21,7 @@ type change struct {
 }
 
 func (tx *txn) noteEntry(parent uint64, name string) {
+	tx.markDirty(parent)
 	if tx.s.opts.LogChanges {
 		tx.changes = append(tx.changes, change{parent: parent, name: name})
 	}

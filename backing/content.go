@@ -58,7 +58,10 @@ func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr,
 		_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ?, ctime_ns = ? WHERE ino = ?`,
 			c.Digest.dbValue(), c.Size, c.Mtime.UnixNano(), now.UnixNano(), ino)
 		tx.noteIno(ino)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.markParentsDirty(ino)
 	})
 	if err != nil {
 		return a, fmt.Errorf("commit content of %d: %w", ino, err)

@@ -9,7 +9,7 @@ import (
 
 // GetAttr returns the attributes of node ino.
 func (s *Store) GetAttr(ctx context.Context, ino uint64) (Attr, error) {
-	a, err := scanAttr(s.rdb.QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE ino = ?`, ino))
+	a, err := scanAttr(s.stmts.getAttr.QueryRowContext(ctx, ino))
 	if err != nil {
 		return a, fmt.Errorf("getattr %d: %w", ino, err)
 	}
@@ -18,9 +18,7 @@ func (s *Store) GetAttr(ctx context.Context, ino uint64) (Attr, error) {
 
 // Lookup returns the attributes of the entry name in directory parent.
 func (s *Store) Lookup(ctx context.Context, parent uint64, name string) (Attr, error) {
-	a, err := scanAttr(s.rdb.QueryRowContext(ctx,
-		`SELECT `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
-		 WHERE e.parent = ? AND e.name = ?`, parent, []byte(name)))
+	a, err := scanAttr(s.stmts.lookup.QueryRowContext(ctx, parent, []byte(name)))
 	if err != nil {
 		return a, fmt.Errorf("lookup %q in %d: %w", name, parent, err)
 	}
@@ -118,4 +116,32 @@ func prefixed(alias, cols string) string {
 		}
 	}
 	return out
+}
+
+// stmts are the hot read queries, prepared once per connection instead of
+// parsed on every call.
+type stmts struct {
+	getAttr  *sql.Stmt
+	lookup   *sql.Stmt
+	blobData *sql.Stmt
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.rdb.PrepareContext(ctx, q)
+		return st
+	}
+	s.stmts.getAttr = prep(`SELECT ` + nodeColumns + ` FROM nodes WHERE ino = ?`)
+	s.stmts.lookup = prep(`SELECT ` + prefixed("n.", nodeColumns) + ` FROM entries e JOIN nodes n ON n.ino = e.child
+		WHERE e.parent = ? AND e.name = ?`)
+	s.stmts.blobData = prep(`SELECT data FROM blobs WHERE hash = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare queries: %w", err)
+	}
+	return nil
 }

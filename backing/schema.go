@@ -9,7 +9,7 @@ import (
 // schemaVersion is stored in PRAGMA user_version. Each migration moves the
 // index from version i to i+1; Open applies the missing ones in one
 // transaction so a crash mid-migration leaves the old version intact.
-const schemaVersion = 3
+const schemaVersion = 4
 
 var migrations = []string{
 	// 0 -> 1: the filesystem core.
@@ -65,6 +65,9 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 	`CREATE INDEX nodes_blob ON nodes(blob) WHERE blob IS NOT NULL;`,
 	// 2 -> 3: small blobs live in the index itself (see InlineMax).
 	`ALTER TABLE blobs ADD COLUMN data BLOB;`,
+	// 3 -> 4: directories whose content changed, for derived views (the
+	// catalog) to catch up with, in the same transaction as the change.
+	`CREATE TABLE dirty (ino INTEGER PRIMARY KEY, seq INTEGER NOT NULL);`,
 }
 
 // migrate brings the schema to schemaVersion.

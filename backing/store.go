@@ -34,11 +34,12 @@ type Options struct {
 
 // Store is an open n4ws store. It is safe for concurrent use.
 type Store struct {
-	dir  string  // read only
-	opts Options // read only
-	log  *slog.Logger
-	rdb  *sql.DB // readers: many connections, never write
-	wdb  *sql.DB // the one writer connection
+	dir   string  // read only
+	opts  Options // read only
+	log   *slog.Logger
+	rdb   *sql.DB // readers: many connections, never write
+	wdb   *sql.DB // the one writer connection
+	stmts stmts   // prepared on rdb
 
 	wmu sync.Mutex // serialises write transactions inside this process
 }
@@ -102,7 +103,7 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
 	// process; only a power cut can lose the last transactions.
 	base := "file:" + url.PathEscape(s.indexPath()) +
-		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&cache=private"
+		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64&cache=private"
 	if s.wdb, err = sql.Open("sqlite3", base+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}
@@ -115,6 +116,10 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(8)
 	s.rdb.SetMaxIdleConns(8)
 	if err := migrate(ctx, s.wdb); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+	}
+	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}
@@ -154,6 +159,10 @@ func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
 			return err
 		}
 	}
+	if err := tx.flushDirty(); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -166,6 +175,7 @@ type txn struct {
 	ctx     context.Context
 	s       *Store
 	changes []change
+	dirty   map[uint64]bool // directories whose entries or files changed
 }
 
 func (tx *txn) exec(query string, args ...any) (sql.Result, error) {

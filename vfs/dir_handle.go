@@ -37,6 +37,7 @@ var (
 // through the mount invalidates it, and the change watcher does the same
 // for changes made by other processes.
 func (n *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	return &dirHandle{dir: n}, fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE, 0
 }
 
@@ -87,6 +88,7 @@ func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 
 // Lookup answers READDIRPLUS for the entry just returned by Readdirent.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	h.mu.Lock()
 	var a backing.Attr
 	found := h.loaded && h.lastIdx < len(h.names) && h.names[h.lastIdx] == name

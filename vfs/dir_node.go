@@ -29,6 +29,7 @@ var (
 )
 
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	if len(name) > 255 {
 		return nil, syscall.ENAMETOOLONG
 	}
@@ -76,18 +77,22 @@ func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, o
 }
 
 func (n *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	return n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFDIR | mode&07777}, out)
 }
 
 func (n *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	return n.create(ctx, name, backing.NewNode{Mode: mode, Rdev: dev}, out)
 }
 
 func (n *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	return n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFLNK | 0o777, Target: target}, out)
 }
 
 func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	in, errno := n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFREG | mode&07777}, out)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -101,6 +106,7 @@ func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, o
 }
 
 func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	a, err := n.fsys.store.Link(ctx, target.EmbeddedInode().StableAttr().Ino, n.ino(), name)
 	if err != nil {
 		return nil, n.fsys.toErrno("link", n.ino(), err)
@@ -109,6 +115,7 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 }
 
 func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	a, err := n.fsys.store.Unlink(ctx, n.ino(), name)
 	if err != nil {
 		return n.fsys.toErrno("unlink", n.ino(), err)
@@ -118,10 +125,12 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 }
 
 func (n *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	return n.fsys.toErrno("rmdir", n.ino(), n.fsys.store.Rmdir(ctx, n.ino(), name))
 }
 
 func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	p2 := newParent.EmbeddedInode().StableAttr().Ino
 	replaced, err := n.fsys.store.Rename(ctx, n.ino(), name, p2, newName, flags)
 	if err != nil {

@@ -49,3 +49,10 @@ func (f *fsys) toErrno(op string, ino uint64, err error) syscall.Errno {
 	f.log.Error("filesystem operation failed", slog.String("op", op), slog.Uint64("ino", ino), slog.Any("err", err))
 	return syscall.EIO
 }
+
+// uninterruptible detaches a request's context from FUSE interrupts. The
+// kernel sends INTERRUPT whenever the calling thread gets a signal, and Go
+// programs get SIGURG all the time (goroutine preemption): a commit in
+// FLUSH that gave up would turn close(2) into EINTR, which callers cannot
+// retry. Every operation here is short, so each one completes.
+func uninterruptible(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

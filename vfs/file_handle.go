@@ -26,6 +26,7 @@ var (
 )
 
 func (h *blobHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	if h.blob == nil {
 		return fuse.ReadResultData(nil), 0
 	}
@@ -37,6 +38,7 @@ func (h *blobHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 }
 
 func (h *blobHandle) Release(ctx context.Context) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	return h.release(ctx, false)
 }
 
@@ -61,6 +63,7 @@ var _ = (fs.FilePassthroughFder)((*passthroughHandle)(nil))
 func (h *passthroughHandle) PassthroughFd() (int, bool) { return int(h.blob.File().Fd()), true }
 
 func (h *passthroughHandle) Release(ctx context.Context) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	return h.blobHandle.release(ctx, true)
 }
 
@@ -81,6 +84,7 @@ var (
 )
 
 func (h *spoolHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	n, err := h.of.read(dest, off)
 	if err != nil {
 		return nil, h.of.fsys.toErrno("read", h.of.ino, err)
@@ -89,6 +93,7 @@ func (h *spoolHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 func (h *spoolHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	if !h.writer {
 		return 0, syscall.EBADF
 	}
@@ -99,6 +104,7 @@ func (h *spoolHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 // Flush runs on every close(2): committing here is what makes "close
 // returned" mean "stored".
 func (h *spoolHandle) Flush(ctx context.Context) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	if !h.writer {
 		return 0
 	}
@@ -106,6 +112,7 @@ func (h *spoolHandle) Flush(ctx context.Context) syscall.Errno {
 }
 
 func (h *spoolHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	f := h.of.fsys
 	if err := h.of.commit(ctx); err != nil {
 		return f.toErrno("fsync", h.of.ino, err)
@@ -114,6 +121,7 @@ func (h *spoolHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 }
 
 func (h *spoolHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	if !h.writer {
 		return syscall.EBADF
 	}
@@ -132,6 +140,7 @@ func (h *spoolHandle) Allocate(ctx context.Context, off, size uint64, mode uint3
 }
 
 func (h *spoolHandle) Release(ctx context.Context) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	h.node.pt.endHandle(false)
 	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, h.writer))
 }

@@ -24,6 +24,7 @@ type fileNode struct {
 var _ = (fs.NodeOpener)((*fileNode)(nil))
 
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	return n.fsys.openNode(ctx, n, n.ino(), flags)
 }
 

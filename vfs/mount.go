@@ -56,6 +56,9 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
+	if err := store.RunCheckpointer(ctx); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	}
 	root := &dirNode{storedNode{fsys: f}}
 	et, at, nt := entryTimeout, attrTimeout, negativeTimeout
 	mopts := &fs.Options{

@@ -47,6 +47,7 @@ func (n *storedNode) attr(ctx context.Context) (backing.Attr, error) {
 }
 
 func (n *storedNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	a, err := n.attr(ctx)
 	if err != nil {
 		return n.fsys.toErrno("getattr", n.ino(), err)
@@ -57,6 +58,7 @@ func (n *storedNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.At
 }
 
 func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	var set backing.SetAttrIn
 	if m, ok := in.GetMode(); ok {
 		set.Mode = &m
@@ -100,6 +102,7 @@ func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 // supported, so tools fall back to the mode bits.
 
 func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	if !strings.HasPrefix(attr, "user.") {
 		// No security labels, no ACLs. EOPNOTSUPP (not ENODATA) lets ls
 		// remember that per filesystem instead of asking for every file.
@@ -119,6 +122,7 @@ func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (ui
 }
 
 func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	if !strings.HasPrefix(attr, "user.") {
 		return syscall.EOPNOTSUPP
 	}
@@ -130,6 +134,7 @@ func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, fla
 }
 
 func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	names, err := n.fsys.store.ListXattr(ctx, n.ino())
 	if err != nil {
 		return 0, n.fsys.toErrno("listxattr", n.ino(), err)
@@ -145,6 +150,7 @@ func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscal
 }
 
 func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	err := n.fsys.store.RemoveXattr(ctx, n.ino(), attr)
 	if err != nil && isNotFound(err) {
 		return syscall.ENODATA
@@ -153,6 +159,7 @@ func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno
 }
 
 func (n *storedNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	ctx = uninterruptible(ctx)
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(n.fsys.store.Dir(), &st); err != nil {
 		return n.fsys.toErrno("statfs", n.ino(), err)

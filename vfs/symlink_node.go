@@ -15,6 +15,7 @@ type symlinkNode struct {
 var _ = (fs.NodeReadlinker)((*symlinkNode)(nil))
 
 func (n *symlinkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	a, err := n.fsys.store.GetAttr(ctx, n.ino())
 	if err != nil {
 		return nil, n.fsys.toErrno("readlink", n.ino(), err)

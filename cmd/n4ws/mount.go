@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ type mountFlags struct {
 	durable     bool
 	debugFUSE   bool
 	readyFD     int
+	cpuProfile  string
 }
 
 func newMountCmd(g *globals) *cobra.Command {
@@ -60,6 +62,8 @@ fusermount3 -u, or SIGINT/SIGTERM.`,
 	cmd.Flags().BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	cmd.Flags().IntVar(&f.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	cmd.Flags().MarkHidden("ready-fd")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the mount process to this file (for pprof)")
+	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -160,6 +164,14 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 		ready.Close()
 		ready = nil
 	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			slog.Error("cpu profile", "err", err)
+		} else {
+			defer stop()
+		}
+	}
 	go unmountOnSignal(ctx, server, mnt)
 	server.Wait()
 	slog.Info("unmounted", "mountpoint", mnt)
@@ -181,4 +193,18 @@ func unmountOnSignal(ctx context.Context, server interface{ Unmount() error }, m
 	if err := detach(mnt); err != nil {
 		slog.Error("detach mount", "mountpoint", mnt, "err", err)
 	}
+}
+
+// startCPUProfile profiles the mount process until the returned function
+// runs (at unmount).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

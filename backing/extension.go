@@ -1,0 +1,98 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// Extensions: packages above backing (the catalog) keep their own tables
+// in the same index, so that their state commits atomically with the
+// files it is derived from. They get the read pool, write transactions,
+// and a few filesystem operations that bypass the read-only flag (n4ws
+// itself writes the archives users cannot).
+
+// Tx is a write transaction handed to an extension.
+type Tx struct{ *txn }
+
+// Update runs fn in one write transaction.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.update(ctx, func(t *txn) error { return fn(&Tx{t}) })
+}
+
+// Reader returns the pool of read-only connections.
+func (s *Store) Reader() *sql.DB { return s.rdb }
+
+// EnsureSchema applies an extension's migrations that have not run yet.
+// The version is kept in meta under "schema:"+name.
+func (s *Store) EnsureSchema(ctx context.Context, name string, migrations []string) error {
+	return s.update(ctx, func(tx *txn) error {
+		var v int
+		err := tx.queryRow(`SELECT coalesce((SELECT value FROM meta WHERE key = ?), 0)`, "schema:"+name).Scan(&v)
+		if err != nil {
+			return fmt.Errorf("schema %s: %w", name, err)
+		}
+		if v > len(migrations) {
+			return fmt.Errorf("schema %s version %d is newer than this n4ws (%d): upgrade n4ws", name, v, len(migrations))
+		}
+		for i := v; i < len(migrations); i++ {
+			if _, err := tx.exec(migrations[i]); err != nil {
+				return fmt.Errorf("schema %s %d -> %d: %w", name, i, i+1, err)
+			}
+		}
+		_, err = tx.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			"schema:"+name, len(migrations))
+		return err
+	})
+}
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) { return tx.exec(query, args...) }
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(tx.ctx, query, args...)
+}
+
+// QueryRow runs a one-row query in the transaction.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row { return tx.queryRow(query, args...) }
+
+// RefBlob adds a reference to an existing blob, so that it outlives every
+// file that names it (a catalog keeping content of deleted runs).
+func (tx *Tx) RefBlob(d Digest) error {
+	res, err := tx.exec(`UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?`, d[:])
+	if err != nil {
+		return fmt.Errorf("ref blob %s: %w", d, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("ref blob %s: %w", d, ErrNotFound)
+	}
+	return nil
+}
+
+// UnrefBlob drops a reference taken with RefBlob.
+func (tx *Tx) UnrefBlob(d Digest) error { return tx.unrefBlob(d) }
+
+// GetAttr reads a node inside the transaction.
+func (tx *Tx) GetAttr(ino uint64) (Attr, error) { return tx.getAttr(ino) }
+
+// CreateBlobFile creates a read-only file named name in directory parent
+// whose content is the existing blob d (of the given size), whatever the
+// directory's read-only flag says: a reference, no copy.
+func (tx *Tx) CreateBlobFile(parent uint64, name string, d Digest, size int64, mtime time.Time) (Attr, error) {
+	if err := checkName(name); err != nil {
+		return Attr{}, err
+	}
+	a, err := tx.mknod(parent, name, NewNode{Mode: syscall.S_IFREG | 0o444}, FlagReadOnly|FlagPinned)
+	if err != nil {
+		return a, fmt.Errorf("create %q: %w", name, err)
+	}
+	if err := tx.RefBlob(d); err != nil {
+		return a, err
+	}
+	a.Blob, a.Size, a.Mtime = d, size, mtime
+	_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ? WHERE ino = ?`, d[:], size, mtime.UnixNano(), a.Ino)
+	return a, err
+}

@@ -51,3 +51,7 @@ func (d Digest) dbValue() any {
 	}
 	return d[:]
 }
+
+// EmptyDigest is the SHA-256 of no bytes: the content hash of an empty
+// file (which the store keeps as the zero Digest, with no blob).
+var EmptyDigest = Digest(sha256.Sum256(nil))

@@ -14,6 +14,9 @@ type NewNode struct {
 	Gid    uint32
 	Rdev   uint32
 	Target string // for symlinks
+	// UniquePrefix, when set, makes the create fail with ErrExists if any
+	// entry of the directory starts with it (pipeline numbers: "0042_").
+	UniquePrefix string
 }
 
 // Mknod creates a file, directory, symlink or special node named name in
@@ -42,6 +45,18 @@ func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (At
 		return Attr{}, ErrExists
 	} else if err != ErrNotFound {
 		return Attr{}, err
+	}
+	if p := n.UniquePrefix; p != "" {
+		var taken int
+		// Names are compared as bytes: [p, p+0xff) holds every name starting with p.
+		err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1)`,
+			parent, []byte(p), append([]byte(p), 0xff)).Scan(&taken)
+		if err != nil {
+			return Attr{}, err
+		}
+		if taken > 0 {
+			return Attr{}, ErrExists
+		}
 	}
 	now := time.Unix(0, nowNs())
 	a := Attr{Mode: n.Mode, Uid: n.Uid, Gid: n.Gid, Rdev: n.Rdev, Nlink: 1, Flags: flags,

@@ -145,3 +145,18 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ParentOf returns the directory that names node ino, and the name (one of
+// them, for a hard-linked file).
+func (s *Store) ParentOf(ctx context.Context, ino uint64) (uint64, string, error) {
+	var parent uint64
+	var name []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT parent, name FROM entries WHERE child = ? LIMIT 1`, ino).Scan(&parent, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", fmt.Errorf("parent of %d: %w", ino, ErrNotFound)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("parent of %d: %w", ino, err)
+	}
+	return parent, string(name), nil
+}

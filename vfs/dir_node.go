@@ -2,17 +2,20 @@ package vfs
 
 import (
 	"context"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
 )
 
 // dirNode is a stored directory.
 type dirNode struct {
 	storedNode
+	overlay overlayState
 }
 
 var (
@@ -34,10 +37,27 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, syscall.ENAMETOOLONG
 	}
 	a, err := n.fsys.store.Lookup(ctx, n.ino(), name)
+	if isNotFound(err) {
+		return n.lookupView(ctx, name, out)
+	}
 	if err != nil {
 		return nil, n.fsys.toErrno("lookup", n.ino(), err)
 	}
 	return n.entry(ctx, &a, out), 0
+}
+
+// lookupView finds a computed entry of this folder.
+func (n *dirNode) lookupView(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	views, err := n.views(ctx)
+	if err != nil {
+		return nil, n.fsys.toErrno("lookup", n.ino(), err)
+	}
+	v, ok := findView(views, name)
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	p, _ := n.overlayPath(ctx)
+	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), p, &v, out), 0
 }
 
 // entry fills a FUSE entry reply for child a and returns its Inode.
@@ -78,7 +98,14 @@ func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, o
 
 func (n *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	return n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFDIR | mode&07777}, out)
+	nn := backing.NewNode{Mode: syscall.S_IFDIR | mode&07777}
+	// Pipeline numbers are unique within a dataset: mkdir of a taken
+	// number fails with EEXIST (checked in the creating transaction), so
+	// parallel writers cannot collide.
+	if p, err := n.overlayPath(ctx); err == nil && strings.HasPrefix(p, "runs/") && catalog.IsPipelineFolder(name) {
+		nn.UniquePrefix = name[:5]
+	}
+	return n.create(ctx, name, nn, out)
 }
 
 func (n *dirNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -117,6 +144,13 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	a, err := n.fsys.store.Unlink(ctx, n.ino(), name)
+	if isNotFound(err) {
+		// Removing a computed entry changes nothing (it is derived), and
+		// succeeding lets rm -rf of a dataset folder finish.
+		if views, verr := n.views(ctx); verr == nil && isComputedName(views, name) {
+			return 0
+		}
+	}
 	if err != nil {
 		return n.fsys.toErrno("unlink", n.ino(), err)
 	}
@@ -135,6 +169,11 @@ func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 	replaced, err := n.fsys.store.Rename(ctx, n.ino(), name, p2, newName, flags)
 	if err != nil {
 		return n.fsys.toErrno("rename", n.ino(), err)
+	}
+	for _, moved := range []*fs.Inode{n.GetChild(name), newParent.EmbeddedInode().GetChild(newName)} {
+		if d, ok := moved.Operations().(*dirNode); moved != nil && ok {
+			d.forgetOverlay() // a folder moved into or out of runs/
+		}
 	}
 	if replaced != nil {
 		n.fsys.purgeIfUnused(ctx, replaced)

@@ -7,32 +7,41 @@ import (
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
 )
 
 // Lock order: fsys.mu before openFile.mu.
 
 // fsys is the state shared by every node of one mount.
 type fsys struct {
-	store       *backing.Store // read only
-	log         *slog.Logger   // read only
-	passthrough bool           // read only: try FUSE passthrough for blob reads
-	durable     bool           // read only: fsync content on every close
+	store       *backing.Store   // read only
+	log         *slog.Logger     // read only
+	passthrough bool             // read only: try FUSE passthrough for blob reads
+	durable     bool             // read only: fsync content on every close
+	cat         *catalog.Catalog // read only: computed views; nil serves the bare store
+	owner       fuse.Owner       // read only: owner of computed entries (the root's)
+	// fixedOverlays maps the skeleton folders with computed entries to
+	// their overlay paths. read only
+	fixedOverlays map[uint64]string
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
 	nodes map[uint64]*fs.Inode // inodes the kernel knows, for cache invalidation
 }
 
-func newFsys(store *backing.Store, opts Options) *fsys {
+func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 	return &fsys{
-		store:       store,
-		log:         opts.Logger,
-		passthrough: opts.Passthrough,
-		durable:     opts.Durable,
-		open:        map[uint64]*openFile{},
-		nodes:       map[uint64]*fs.Inode{},
+		store:         store,
+		cat:           cat,
+		fixedOverlays: map[uint64]string{},
+		log:           opts.Logger,
+		passthrough:   opts.Passthrough,
+		durable:       opts.Durable,
+		open:          map[uint64]*openFile{},
+		nodes:         map[uint64]*fs.Inode{},
 	}
 }
 
@@ -42,7 +51,7 @@ func (f *fsys) newChild(ctx context.Context, parent *fs.Inode, a *backing.Attr) 
 	var ops fs.InodeEmbedder
 	switch fileType(a.Mode) {
 	case syscall.S_IFDIR:
-		ops = &dirNode{storedNode{fsys: f}}
+		ops = &dirNode{storedNode: storedNode{fsys: f}}
 	case syscall.S_IFREG:
 		ops = &fileNode{storedNode: storedNode{fsys: f}}
 	case syscall.S_IFLNK:

@@ -12,15 +12,17 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
 )
 
 // Kernel cache lifetimes. All changes made through the mount update the
 // kernel's caches as they happen, and changes made by other processes are
-// announced by the change watcher, so these can be long.
+// announced by the change watcher, so these can be long. Missing names are
+// not cached at all: a computed name (best_<pipeline>.csv) can appear
+// without any change to its folder.
 const (
-	entryTimeout    = 10 * time.Second
-	attrTimeout     = 10 * time.Second
-	negativeTimeout = 10 * time.Second
+	entryTimeout = 10 * time.Second
+	attrTimeout  = 10 * time.Second
 )
 
 // Options configure a mount.
@@ -30,6 +32,9 @@ type Options struct {
 	Passthrough bool // read blobs through FUSE passthrough when the kernel allows it
 	Durable     bool // fsync content on every close (the store does it; kept for the log line)
 	DebugFUSE   bool // log every FUSE request
+	// Catalog computes the nirs4all views (best files, exports, Parquet).
+	// Without one the mount serves the stored tree alone.
+	Catalog *catalog.Catalog
 }
 
 // Mount serves store at mountpoint until the returned server is unmounted.
@@ -38,7 +43,11 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	f := newFsys(store, opts)
+	cat := opts.Catalog
+	f := newFsys(store, cat, opts)
+	if err := f.resolveSkeleton(ctx); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	}
 	if n, err := store.CleanSpool(); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	} else if n > 0 {
@@ -59,14 +68,13 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if err := store.RunCheckpointer(ctx); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
-	root := &dirNode{storedNode{fsys: f}}
-	et, at, nt := entryTimeout, attrTimeout, negativeTimeout
+	root := &dirNode{storedNode: storedNode{fsys: f}}
+	et, at := entryTimeout, attrTimeout
 	mopts := &fs.Options{
-		EntryTimeout:    &et,
-		AttrTimeout:     &at,
-		NegativeTimeout: &nt,
-		RootStableAttr:  &fs.StableAttr{Ino: backing.RootIno},
-		Logger:          log.New(newSlogWriter(opts.Logger), "", 0),
+		EntryTimeout:   &et,
+		AttrTimeout:    &at,
+		RootStableAttr: &fs.StableAttr{Ino: backing.RootIno},
+		Logger:         log.New(newSlogWriter(opts.Logger), "", 0),
 		MountOptions: fuse.MountOptions{
 			FsName:               "n4ws:" + store.Dir(),
 			Name:                 "n4ws",
@@ -93,6 +101,9 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	opts.Logger.Info("mounted", "mountpoint", mountpoint, "store", store.Dir(),
 		"passthrough_kernel", pt, "passthrough_requested", opts.Passthrough, "durable", opts.Durable)
 	go f.watchChanges(ctx, seq)
+	if cat != nil {
+		go f.refreshCatalog(ctx)
+	}
 	return server, nil
 }
 

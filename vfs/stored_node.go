@@ -11,6 +11,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
 )
 
 // storedNode is a node of the index. It holds no metadata of its own: the
@@ -108,12 +109,32 @@ func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (ui
 		// remember that per filesystem instead of asking for every file.
 		return 0, syscall.EOPNOTSUPP
 	}
+	if strings.HasPrefix(attr, catalog.XattrPrefix) {
+		x, err := n.computedXattrs(ctx)
+		if err != nil {
+			return 0, n.fsys.toErrno("getxattr", n.ino(), err)
+		}
+		v, ok := x[attr]
+		if !ok {
+			return 0, syscall.ENODATA
+		}
+		return copyXattr(dest, []byte(v))
+	}
 	v, err := n.fsys.store.GetXattr(ctx, n.ino(), attr)
 	if err != nil {
 		if err == backing.ErrNotFound {
 			return 0, syscall.ENODATA
 		}
 		return 0, n.fsys.toErrno("getxattr", n.ino(), err)
+	}
+	return copyXattr(dest, v)
+}
+
+// copyXattr answers a getxattr: the size alone for an empty buffer, ERANGE
+// for a short one.
+func copyXattr(dest, v []byte) (uint32, syscall.Errno) {
+	if len(dest) == 0 {
+		return uint32(len(v)), 0
 	}
 	if len(dest) < len(v) {
 		return uint32(len(v)), syscall.ERANGE
@@ -125,6 +146,9 @@ func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, fla
 	ctx = uninterruptible(ctx)
 	if !strings.HasPrefix(attr, "user.") {
 		return syscall.EOPNOTSUPP
+	}
+	if strings.HasPrefix(attr, catalog.XattrPrefix) {
+		return syscall.EPERM // computed by n4ws
 	}
 	err := n.fsys.store.SetXattr(ctx, n.ino(), attr, data, flags)
 	if err == backing.ErrNotFound || (err != nil && isNotFound(err)) {
@@ -139,18 +163,23 @@ func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscal
 	if err != nil {
 		return 0, n.fsys.toErrno("listxattr", n.ino(), err)
 	}
+	x, err := n.computedXattrs(ctx)
+	if err != nil {
+		return 0, n.fsys.toErrno("listxattr", n.ino(), err)
+	}
+	names = append(names, catalog.SortedNames(x)...)
 	var buf []byte
 	for _, name := range names {
 		buf = append(append(buf, name...), 0)
 	}
-	if len(dest) < len(buf) {
-		return uint32(len(buf)), syscall.ERANGE
-	}
-	return uint32(copy(dest, buf)), 0
+	return copyXattr(dest, buf)
 }
 
 func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	if strings.HasPrefix(attr, catalog.XattrPrefix) {
+		return syscall.EPERM
+	}
 	err := n.fsys.store.RemoveXattr(ctx, n.ino(), attr)
 	if err != nil && isNotFound(err) {
 		return syscall.ENODATA
@@ -172,3 +201,30 @@ func (n *storedNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Er
 func (n *storedNode) OnForget() { n.fsys.forget(n.ino(), n.EmbeddedInode()) }
 
 func isNotFound(err error) bool { return errors.Is(err, backing.ErrNotFound) }
+
+// computedXattrs are the read-only user.n4ws.* attributes: a regular
+// file's content hash, a pipeline folder's scores and status.
+func (n *storedNode) computedXattrs(ctx context.Context) (map[string]string, error) {
+	a, err := n.attr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a.IsRegular():
+		d := a.Blob
+		if d.IsZero() {
+			d = backing.EmptyDigest
+		}
+		return map[string]string{catalog.XattrPrefix + "sha256": d.String()}, nil
+	case a.IsDir() && n.fsys.cat != nil:
+		path, err := n.fsys.store.Path(ctx, a.Ino)
+		if err != nil {
+			return nil, err
+		}
+		parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		if len(parts) == 3 && parts[0] == "runs" {
+			return n.fsys.cat.PipelineXattrs(ctx, parts[1], parts[2])
+		}
+	}
+	return nil, nil
+}

@@ -3,6 +3,8 @@ package vfs
 import (
 	"context"
 	"time"
+
+	"github.com/n4ws/n4ws/backing"
 )
 
 // watchInterval is how often the mount looks for changes made by other
@@ -46,4 +48,49 @@ func (f *fsys) watchChanges(ctx context.Context, seq int64) {
 			f.log.Warn("trim change log", "err", err)
 		}
 	}
+}
+
+// refreshInterval is how often the mount brings the catalog up to date on
+// its own. Reads of computed files refresh first anyway; this keeps the
+// work small and off their path.
+const refreshInterval = 250 * time.Millisecond
+
+// refreshCatalog ingests changed pipeline folders in the background.
+func (f *fsys) refreshCatalog(ctx context.Context) {
+	t := time.NewTicker(refreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if dirty, err := f.store.HasDirty(ctx); err != nil || !dirty {
+			continue
+		}
+		if _, err := f.cat.Refresh(ctx); err != nil && ctx.Err() == nil {
+			f.log.Warn("refresh catalog", "err", err)
+		}
+	}
+}
+
+// resolveSkeleton finds the folders with fixed roles: the owner of
+// computed entries, and the skeleton folders that hold computed entries.
+func (f *fsys) resolveSkeleton(ctx context.Context) error {
+	root, err := f.store.GetAttr(ctx, backing.RootIno)
+	if err != nil {
+		return err
+	}
+	f.owner.Uid, f.owner.Gid = root.Uid, root.Gid
+	if f.cat == nil {
+		return nil
+	}
+	for _, p := range []string{"exports", "exports/best_predictions", "catalog"} {
+		a, err := f.store.ResolvePath(ctx, p)
+		if err != nil {
+			return err
+		}
+		f.fixedOverlays[a.Ino] = p
+	}
+	return nil
 }

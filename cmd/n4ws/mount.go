@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
 	"github.com/n4ws/n4ws/vfs"
 )
 
@@ -152,9 +153,13 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
+	cat, err := catalog.Open(bg, store, catalog.Options{Logger: slog.Default()})
+	if err != nil {
+		return fail(err)
+	}
 	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
 		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
-		Durable: f.durable, DebugFUSE: f.debugFUSE,
+		Durable: f.durable, DebugFUSE: f.debugFUSE, Catalog: cat,
 	})
 	if err != nil {
 		return fail(err)

@@ -1,0 +1,193 @@
+package catalog
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// apply writes ingested records and folder removals into the catalog.
+// What a removed or unreadable file said stays: the catalog is permanent,
+// and only a newer, readable version of a file replaces its data.
+func (c *Catalog) apply(tx *backing.Tx, plan *refreshPlan, records []*pipelineRecord) error {
+	now := time.Now().UnixNano()
+	for _, rec := range records {
+		if err := upsertPipeline(tx, rec, now); err != nil {
+			return err
+		}
+	}
+	for ds, present := range plan.present {
+		if err := markRemoved(tx, ds, present, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markRemoved flags the dataset's pipelines whose folder is gone.
+func markRemoved(tx *backing.Tx, ds string, present map[string]uint64, now int64) error {
+	rows, err := tx.Query(`SELECT pid FROM cat_pipelines WHERE dataset = ? AND dir_ino IS NOT NULL`, ds)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for rows.Next() {
+		var pid string
+		if err := rows.Scan(&pid); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, ok := present[pid]; !ok {
+			gone = append(gone, pid)
+		}
+	}
+	rows.Close()
+	for _, pid := range gone {
+		if _, err := tx.Exec(`UPDATE cat_pipelines SET dir_ino = NULL, deleted_ns = ?, pred_blob = NULL,
+			pipe_blob = NULL, updated_ns = ? WHERE dataset = ? AND pid = ?`, now, now, ds, pid); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
+	ds, pid := rec.ref.dataset, rec.ref.pid
+	info := rec.info
+	var dur any
+	if info.DurationSec > 0 {
+		dur = info.DurationSec
+	}
+	_, err := tx.Exec(`INSERT INTO cat_pipelines (dataset, pid, number, name, hash, dir_ino, deleted_ns, status,
+		model, model_class, preprocessing, config_name, created_at, duration_sec,
+		pred_blob, pred_size, pipe_blob, pipe_size, first_seen_ns, updated_ns)
+		VALUES (?, ?, ?, ?, ?, ?, NULL, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dataset, pid) DO UPDATE SET number = excluded.number, name = excluded.name,
+			hash = excluded.hash, dir_ino = excluded.dir_ino, deleted_ns = NULL,
+			model = coalesce(nullif(excluded.model, ''), model),
+			model_class = coalesce(nullif(excluded.model_class, ''), model_class),
+			preprocessing = coalesce(nullif(excluded.preprocessing, ''), preprocessing),
+			config_name = coalesce(nullif(excluded.config_name, ''), config_name),
+			created_at = coalesce(nullif(excluded.created_at, ''), created_at),
+			duration_sec = coalesce(excluded.duration_sec, duration_sec),
+			pred_blob = excluded.pred_blob, pred_size = excluded.pred_size,
+			pipe_blob = excluded.pipe_blob, pipe_size = excluded.pipe_size, updated_ns = excluded.updated_ns`,
+		ds, pid, rec.number, rec.name, rec.hash, rec.ref.ino,
+		info.Model, info.ModelClass, strings.Join(info.Preprocessing, ">"), info.Name, info.CreatedAt, dur,
+		digestValue(rec.predBlob), rec.predSize, digestValue(rec.pipeBlob), rec.pipeSize, now, now)
+	if err != nil {
+		return err
+	}
+	if err := replaceScores(tx, rec); err != nil {
+		return err
+	}
+	if err := replacePredictions(tx, rec); err != nil {
+		return err
+	}
+	if err := replaceErrors(tx, rec, now); err != nil {
+		return err
+	}
+	return updateStatus(tx, rec)
+}
+
+// replaceScores stores metrics.json's scores, and fills partitions it does
+// not score from the predictions themselves.
+func replaceScores(tx *backing.Tx, rec *pipelineRecord) error {
+	ds, pid := rec.ref.dataset, rec.ref.pid
+	if rec.metrics == nil && rec.preds == nil {
+		return nil
+	}
+	if _, err := tx.Exec(`DELETE FROM cat_scores WHERE dataset = ? AND pid = ?`, ds, pid); err != nil {
+		return err
+	}
+	task := ""
+	if rec.metrics != nil {
+		task = rec.metrics.TaskType
+		for part, ms := range rec.metrics.Scores {
+			for m, v := range ms {
+				if _, err := tx.Exec(`INSERT INTO cat_scores VALUES (?, ?, ?, ?, ?)`, ds, pid, part, m, v); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if task == "" {
+		task = inferTask(rec.metrics, rec.preds)
+	}
+	for _, p := range rec.preds {
+		for m, v := range predictionScores(task, p) {
+			if _, err := tx.Exec(`INSERT OR IGNORE INTO cat_scores VALUES (?, ?, ?, ?, ?)`, ds, pid, p.Partition, m, v); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.Exec(`UPDATE cat_pipelines SET task_type = ? WHERE dataset = ? AND pid = ?`, task, ds, pid)
+	return err
+}
+
+func replacePredictions(tx *backing.Tx, rec *pipelineRecord) error {
+	ds, pid := rec.ref.dataset, rec.ref.pid
+	if rec.preds == nil {
+		return nil
+	}
+	if _, err := tx.Exec(`DELETE FROM cat_predictions WHERE dataset = ? AND pid = ?`, ds, pid); err != nil {
+		return err
+	}
+	for _, p := range rec.preds {
+		var ids, weights any
+		if p.SampleIDs != nil {
+			b, _ := json.Marshal(p.SampleIDs)
+			ids = string(b)
+		}
+		if p.Weights != nil {
+			weights = encodeFloats(p.Weights)
+		}
+		_, err := tx.Exec(`INSERT INTO cat_predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ds, pid, p.Partition,
+			len(p.YTrue), encodeFloats(p.YTrue), encodeFloats(p.YPred), ids, weights)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func replaceErrors(tx *backing.Tx, rec *pipelineRecord, now int64) error {
+	ds, pid := rec.ref.dataset, rec.ref.pid
+	if _, err := tx.Exec(`DELETE FROM cat_errors WHERE dataset = ? AND pid = ?`, ds, pid); err != nil {
+		return err
+	}
+	for _, e := range rec.errors {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO cat_errors VALUES (?, ?, ?, ?, ?)`, ds, pid, e.File, e.Reason, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateStatus: failed when error.log is there, ok with any score,
+// incomplete otherwise (files still arriving, or none usable).
+func updateStatus(tx *backing.Tx, rec *pipelineRecord) error {
+	ds, pid := rec.ref.dataset, rec.ref.pid
+	status := "failed"
+	if !rec.failed {
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM cat_scores WHERE dataset = ? AND pid = ?`, ds, pid).Scan(&n); err != nil {
+			return err
+		}
+		status = "incomplete"
+		if n > 0 {
+			status = "ok"
+		}
+	}
+	_, err := tx.Exec(`UPDATE cat_pipelines SET status = ? WHERE dataset = ? AND pid = ?`, status, ds, pid)
+	return err
+}
+
+func digestValue(d backing.Digest) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d[:]
+}

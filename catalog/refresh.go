@@ -1,0 +1,220 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// Refreshed says what a Refresh changed.
+type Refreshed struct {
+	Datasets   []string // datasets whose computed files may have changed
+	Generation int64
+}
+
+// Refresh brings the catalog up to date with every change committed to
+// the store before it started: it takes the directories marked dirty,
+// ingests the pipeline folders among them, notices removed folders,
+// re-picks the best pipelines and archives new bests, in one transaction
+// that also clears the marks it handled.
+func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	var out Refreshed
+	dirty, err := c.store.DirtyDirs(ctx)
+	if err != nil || len(dirty) == 0 {
+		gen, gerr := c.Generation(ctx)
+		out.Generation = gen
+		return out, errors.Join(err, gerr)
+	}
+	plan, err := c.plan(ctx, dirty)
+	if err != nil {
+		return out, fmt.Errorf("refresh catalog: %w", err)
+	}
+	var records []*pipelineRecord
+	for _, p := range plan.ingest {
+		rec, err := c.readPipeline(ctx, p)
+		if err != nil {
+			return out, fmt.Errorf("refresh catalog: ingest %s/%s: %w", p.dataset, p.pid, err)
+		}
+		records = append(records, rec)
+	}
+	err = c.store.Update(ctx, func(tx *backing.Tx) error {
+		if err := c.apply(tx, plan, records); err != nil {
+			return err
+		}
+		for ds := range plan.datasets {
+			if err := c.updateBest(tx, ds); err != nil {
+				return fmt.Errorf("best of %s: %w", ds, err)
+			}
+		}
+		if len(plan.datasets) > 0 {
+			if _, err := tx.Exec(`INSERT INTO cat_state (key, value) VALUES ('generation', 1)
+				ON CONFLICT (key) DO UPDATE SET value = value + 1`); err != nil {
+				return err
+			}
+		}
+		return tx.ClearDirty(dirty)
+	})
+	if err != nil {
+		return out, fmt.Errorf("refresh catalog: %w", err)
+	}
+	for ds := range plan.datasets {
+		out.Datasets = append(out.Datasets, ds)
+	}
+	sort.Strings(out.Datasets)
+	out.Generation, err = c.Generation(ctx)
+	return out, err
+}
+
+// refreshPlan is what a set of dirty directories asks for.
+type refreshPlan struct {
+	ingest   []pipelineRef
+	present  map[string]map[string]uint64 // dataset → pipeline folders that exist now → ino
+	datasets map[string]bool              // datasets touched
+}
+
+type pipelineRef struct {
+	dataset, pid string
+	ino          uint64
+}
+
+// plan maps dirty directories to work: a pipeline folder is re-ingested,
+// a dataset folder is reconciled with its pipeline rows, runs/ with the
+// datasets. Everything else (library/, subfolders of a pipeline) is no
+// concern of the catalog.
+func (c *Catalog) plan(ctx context.Context, dirty []backing.DirtyDir) (*refreshPlan, error) {
+	p := &refreshPlan{present: map[string]map[string]uint64{}, datasets: map[string]bool{}}
+	ingest := map[string]pipelineRef{}
+	for _, d := range dirty {
+		path, err := c.store.Path(ctx, d.Ino)
+		if errors.Is(err, backing.ErrNotFound) {
+			continue // removed since: its parent is dirty too
+		}
+		if err != nil {
+			return nil, err
+		}
+		parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		if parts[0] != "runs" {
+			continue
+		}
+		switch {
+		case len(parts) == 1:
+			if err := c.planAllDatasets(ctx, p, ingest); err != nil {
+				return nil, err
+			}
+		case len(parts) == 2:
+			if err := c.planDataset(ctx, p, parts[1], d.Ino, ingest); err != nil {
+				return nil, err
+			}
+		case len(parts) == 3 && IsPipelineFolder(parts[2]):
+			ingest[parts[1]+"/"+parts[2]] = pipelineRef{parts[1], parts[2], d.Ino}
+			p.datasets[parts[1]] = true
+		}
+	}
+	for _, r := range ingest {
+		p.ingest = append(p.ingest, r)
+	}
+	sort.Slice(p.ingest, func(i, j int) bool {
+		return p.ingest[i].dataset+"/"+p.ingest[i].pid < p.ingest[j].dataset+"/"+p.ingest[j].pid
+	})
+	return p, nil
+}
+
+// planAllDatasets reconciles every dataset folder, and datasets the
+// catalog knows whose folder is gone.
+func (c *Catalog) planAllDatasets(ctx context.Context, p *refreshPlan, ingest map[string]pipelineRef) error {
+	ents, err := c.store.ReadDir(ctx, c.skel.runs)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, e := range ents {
+		if isDirMode(e.Mode) && !strings.HasPrefix(e.Name, "_") {
+			listed[e.Name] = true
+			if err := c.planDataset(ctx, p, e.Name, e.Ino, ingest); err != nil {
+				return err
+			}
+		}
+	}
+	known, err := c.knownDatasets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ds := range known {
+		if !listed[ds] {
+			p.present[ds] = map[string]uint64{}
+			p.datasets[ds] = true
+		}
+	}
+	return nil
+}
+
+// planDataset lists a dataset folder: pipeline folders the catalog does
+// not know under that node are ingested; the others are compared in apply.
+func (c *Catalog) planDataset(ctx context.Context, p *refreshPlan, ds string, ino uint64, ingest map[string]pipelineRef) error {
+	ents, err := c.store.ReadDir(ctx, ino)
+	if err != nil {
+		return err
+	}
+	known, err := c.knownPipelines(ctx, ds)
+	if err != nil {
+		return err
+	}
+	present := map[string]uint64{}
+	for _, e := range ents {
+		if !isDirMode(e.Mode) || !IsPipelineFolder(e.Name) {
+			continue
+		}
+		present[e.Name] = e.Ino
+		if known[e.Name] != e.Ino {
+			ingest[ds+"/"+e.Name] = pipelineRef{ds, e.Name, e.Ino}
+		}
+	}
+	p.present[ds] = present
+	p.datasets[ds] = true
+	return nil
+}
+
+// knownPipelines maps the dataset's pipeline rows whose folder exists to
+// that folder's node.
+func (c *Catalog) knownPipelines(ctx context.Context, ds string) (map[string]uint64, error) {
+	rows, err := c.store.Reader().QueryContext(ctx,
+		`SELECT pid, coalesce(dir_ino, 0) FROM cat_pipelines WHERE dataset = ?`, ds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var pid string
+		var ino uint64
+		if err := rows.Scan(&pid, &ino); err != nil {
+			return nil, err
+		}
+		out[pid] = ino
+	}
+	return out, rows.Err()
+}
+
+func (c *Catalog) knownDatasets(ctx context.Context) ([]string, error) {
+	rows, err := c.store.Reader().QueryContext(ctx,
+		`SELECT DISTINCT dataset FROM cat_pipelines WHERE dir_ino IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ds string
+		if err := rows.Scan(&ds); err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, rows.Err()
+}

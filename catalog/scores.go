@@ -1,0 +1,96 @@
+package catalog
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// inferTask decides a pipeline's task when metrics.json does not say:
+// regression if any regression metric is scored, classification if only
+// classification metrics are, else regression (predictions of continuous
+// values are the common NIRS case).
+func inferTask(m *Metrics, _ []Prediction) string {
+	if m != nil {
+		classification := false
+		for _, ms := range m.Scores {
+			for name := range ms {
+				switch name {
+				case "rmse", "mse", "mae", "r2", "sep", "rpd", "bias":
+					return TaskRegression
+				case "accuracy", "balanced_accuracy", "f1", "precision", "recall", "auc":
+					classification = true
+				}
+			}
+		}
+		if classification {
+			return TaskMulticlass
+		}
+	}
+	return TaskRegression
+}
+
+// predictionScores computes the usual metrics of one partition.
+func predictionScores(task string, p Prediction) map[string]float64 {
+	n := len(p.YTrue)
+	if n == 0 || len(p.YPred) != n {
+		return nil
+	}
+	if task != TaskRegression {
+		return classificationScores(p)
+	}
+	var se, ae, sum float64
+	for i := range p.YTrue {
+		d := p.YTrue[i] - p.YPred[i]
+		se += d * d
+		ae += math.Abs(d)
+		sum += p.YTrue[i]
+	}
+	mean := sum / float64(n)
+	var ss float64
+	for _, y := range p.YTrue {
+		ss += (y - mean) * (y - mean)
+	}
+	out := map[string]float64{"rmse": math.Sqrt(se / float64(n)), "mse": se / float64(n), "mae": ae / float64(n)}
+	if ss > 0 {
+		out["r2"] = 1 - se/ss
+	}
+	return out
+}
+
+func classificationScores(p Prediction) map[string]float64 {
+	correct := 0
+	total := map[float64]int{}
+	hit := map[float64]int{}
+	for i, y := range p.YTrue {
+		total[y]++
+		if p.YPred[i] == y {
+			correct++
+			hit[y]++
+		}
+	}
+	var recall float64
+	for c, n := range total {
+		recall += float64(hit[c]) / float64(n)
+	}
+	return map[string]float64{
+		"accuracy":          float64(correct) / float64(len(p.YTrue)),
+		"balanced_accuracy": recall / float64(len(total)),
+	}
+}
+
+// encodeFloats stores an array as little-endian float64s.
+func encodeFloats(v []float64) []byte {
+	b := make([]byte, 8*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(f))
+	}
+	return b
+}
+
+func decodeFloats(b []byte) []float64 {
+	v := make([]float64, len(b)/8)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return v
+}

@@ -1,0 +1,107 @@
+package catalog
+
+import "encoding/json"
+
+// Documents rendered as JSON. Field order is fixed by the structs and
+// slices are sorted by their producers, so the bytes are deterministic.
+
+type summaryDoc struct {
+	Dataset    string         `json:"dataset"`
+	Pipelines  int            `json:"pipelines"`
+	Succeeded  int            `json:"succeeded"`
+	Failed     int            `json:"failed"`
+	Incomplete int            `json:"incomplete"`
+	Deleted    int            `json:"deleted"`
+	Rule       BestRule       `json:"rule"`
+	Best       *bestDoc       `json:"best"`
+	FailedRuns []string       `json:"failed_pipelines"`
+	Errors     []errorDoc     `json:"errors"`
+	Models     map[string]int `json:"models"`
+}
+
+type bestDoc struct {
+	Pipeline  string  `json:"pipeline"`
+	Model     string  `json:"model"`
+	Metric    string  `json:"metric"`
+	Partition string  `json:"partition"`
+	Score     float64 `json:"score"`
+	File      string  `json:"file"`
+}
+
+type errorDoc struct {
+	Pipeline string `json:"pipeline"`
+	File     string `json:"file"`
+	Reason   string `json:"reason"`
+}
+
+func runSummary(ds string, rule BestRule, rows []PipelineRow, errs []ErrorRow) summaryDoc {
+	d := summaryDoc{Dataset: ds, Rule: rule, FailedRuns: []string{}, Errors: []errorDoc{}, Models: map[string]int{}}
+	for i := range rows {
+		p := &rows[i]
+		if !p.Present {
+			d.Deleted++
+			continue
+		}
+		d.Pipelines++
+		switch p.Status {
+		case "ok":
+			d.Succeeded++
+		case "failed":
+			d.Failed++
+			d.FailedRuns = append(d.FailedRuns, p.PID)
+		default:
+			d.Incomplete++
+		}
+		if p.Model != "" {
+			d.Models[p.Model]++
+		}
+		if p.Best {
+			s, _ := rule.pick(p.TaskType, p.Scores)
+			d.Best = &bestDoc{Pipeline: p.PID, Model: p.Model, Metric: s.Metric, Partition: s.Partition,
+				Score: s.Value, File: "best_" + p.PID + ".csv"}
+		}
+	}
+	for _, e := range errs {
+		d.Errors = append(d.Errors, errorDoc{Pipeline: e.PID, File: e.File, Reason: e.Reason})
+	}
+	return d
+}
+
+type modelDoc struct {
+	Dataset    string   `json:"dataset"`
+	ModelName  string   `json:"model_name"`
+	ModelClass string   `json:"model_class,omitempty"`
+	PipelineID string   `json:"pipeline_id"`
+	TaskType   string   `json:"task_type"`
+	Metric     string   `json:"metric"`
+	Partition  string   `json:"partition"`
+	Score      float64  `json:"score"`
+	TestScore  *float64 `json:"test_score"`
+	ValScore   *float64 `json:"val_score"`
+	TrainScore *float64 `json:"train_score"`
+	RunDate    string   `json:"run_date"`
+}
+
+func modelSummary(rule BestRule, p *PipelineRow) modelDoc {
+	s, _ := rule.pick(p.TaskType, p.Scores)
+	get := func(part string) *float64 {
+		if v, ok := p.Scores[part][s.Metric]; ok {
+			return &v
+		}
+		return nil
+	}
+	return modelDoc{Dataset: p.Dataset, ModelName: p.Model, ModelClass: p.ModelClass, PipelineID: p.PID,
+		TaskType: p.TaskType, Metric: s.Metric, Partition: s.Partition, Score: s.Value,
+		TestScore: get("test"), ValScore: get("val"), TrainScore: get("train"), RunDate: p.RunDate()}
+}
+
+// jsonBytes renders v indented, with a final newline. Scores are finite
+// (parsers drop NaN and Inf), so encoding cannot fail on them; a failure
+// would be a bug, rendered visibly rather than hidden.
+func jsonBytes(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	return append(b, '\n')
+}

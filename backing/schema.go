@@ -67,7 +67,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 	`ALTER TABLE blobs ADD COLUMN data BLOB;`,
 	// 3 -> 4: directories whose content changed, for derived views (the
 	// catalog) to catch up with, in the same transaction as the change.
-	`CREATE TABLE dirty (ino INTEGER PRIMARY KEY, seq INTEGER NOT NULL);`,
+	`CREATE TABLE dirty (ino INTEGER PRIMARY KEY, seq INTEGER NOT NULL); CREATE INDEX dirty_seq ON dirty(seq);`,
 }
 
 // migrate brings the schema to schemaVersion.

@@ -19,10 +19,13 @@ help:
 build:
 	$(GO) build -o $(N4WS) ./cmd/n4ws
 
+# integration/duckdb is a module of its own (DuckDB is large and cgo): it reads
+# the catalog's Parquet files with an independent reader.
 test:
 	$(GO) vet ./...
 	bash .ci/layering.sh
 	$(GO) test -race -count=1 -timeout 30m ./...
+	cd integration/duckdb && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 lint:
 	bash .ci/layering.sh

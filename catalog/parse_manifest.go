@@ -8,6 +8,8 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -162,4 +164,18 @@ func yamlScalar(n *yaml.Node) any {
 		}
 	}
 	return n.Value
+}
+
+// normalizeTime turns the ISO-8601 forms Python writes (with or without a
+// zone, "T" or space) into RFC 3339 UTC, so dates sort as text; a zoneless
+// time is taken as UTC, as nirs4all stamps UTC. Unreadable dates give "".
+func normalizeTime(s string) string {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05",
+		"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return ""
 }

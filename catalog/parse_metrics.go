@@ -3,7 +3,7 @@ package catalog
 // metrics.json (FORMATS.md §00). nirs4all never wrote this file; it is the
 // design's canonical score file, so the parser is lenient about what it
 // cannot use (odd values are skipped) and strict only when nothing is left.
-// The JSON helpers at the end are shared by the pipeline.json parser.
+// The JSON and value helpers at the end serve the other parsers too.
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -251,4 +252,52 @@ func typeName(v any) string {
 	default:
 		return "a number"
 	}
+}
+
+// asString reads a scalar as text: YAML and JSON numbers keep their
+// written form where the decoder kept it (json.Number), booleans are words.
+func asString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case int, int64, uint64, float64:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+// asFloat reads a JSON or YAML number; strings are not numbers.
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// asInt reads an integral number, or a decimal string of one (YAML writers
+// sometimes quote step numbers).
+func asInt(v any) (int64, bool) {
+	if s, ok := v.(string); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		return n, err == nil
+	}
+	f, ok := asFloat(v)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int64(f), true
 }

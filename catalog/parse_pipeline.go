@@ -7,13 +7,10 @@ package catalog
 // strings and numbers).
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"time"
 )
 
 const pipelineFile = "pipeline.json"
@@ -138,7 +135,7 @@ func parseArtifactList(v any) ([]Artifact, error) {
 type stepOp struct {
 	class string // full dotted path as written, or a bare class name
 	model bool   // named by a "model" keyword or a design operator "model"
-	skip  bool   // a splitter: neither preprocessing nor model
+	skip  bool   // a splitter, or a design split/y_processing step: neither preprocessing nor model
 }
 
 // maxStepDepth stops the walk in absurdly nested steps; real pipelines nest
@@ -336,64 +333,4 @@ func hasAnyKey(m map[string]any, keys ...string) bool {
 		}
 	}
 	return false
-}
-
-func asString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	case int, int64, uint64, float64:
-		return fmt.Sprint(x), true
-	}
-	return "", false
-}
-
-// asFloat reads a JSON or YAML number; strings are not numbers.
-func asFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
-}
-
-// asInt reads an integral number, or a decimal string of one (YAML writers
-// sometimes quote step numbers).
-func asInt(v any) (int64, bool) {
-	if s, ok := v.(string); ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		return n, err == nil
-	}
-	f, ok := asFloat(v)
-	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// normalizeTime turns the ISO-8601 forms Python writes (with or without a
-// zone, "T" or space) into RFC 3339 UTC, so dates sort as text; a zoneless
-// time is taken as UTC, as nirs4all stamps UTC. Unreadable dates give "".
-func normalizeTime(s string) string {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05",
-		"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Format(time.RFC3339Nano)
-		}
-	}
-	return ""
 }

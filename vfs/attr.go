@@ -16,10 +16,7 @@ func fillAttr(a *backing.Attr, out *fuse.Attr) {
 	out.Size = uint64(a.Size)
 	out.Blocks = (uint64(a.Size) + 511) / 512
 	out.Blksize = 4096
-	out.Nlink = a.Nlink
-	if out.Nlink == 0 && !a.IsDir() {
-		out.Nlink = 0 // unlinked but open: fstat shows 0 links, as on ext4
-	}
+	out.Nlink = a.Nlink // 0 for a file unlinked while open, as fstat shows on ext4
 	out.Owner = fuse.Owner{Uid: a.Uid, Gid: a.Gid}
 	out.Rdev = a.Rdev
 	setTime(&out.Atime, &out.Atimensec, a.Atime)

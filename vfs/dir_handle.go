@@ -34,6 +34,7 @@ var (
 	_ = (fs.FileSeekdirer)((*dirHandle)(nil))
 	_ = (fs.FileLookuper)((*dirHandle)(nil))
 	_ = (fs.FileReleasedirer)((*dirHandle)(nil))
+	_ = (fs.FileFsyncdirer)((*dirHandle)(nil))
 )
 
 // OpendirHandle lets the kernel cache the listing: every change made
@@ -141,3 +142,9 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 }
 
 func (h *dirHandle) Releasedir(ctx context.Context, flags uint32) {}
+
+// Fsyncdir makes the folder's entries durable: they live in the index.
+func (h *dirHandle) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
+	ctx = uninterruptible(ctx)
+	return h.dir.fsys.toErrno("fsyncdir", h.dir.ino(), h.dir.fsys.store.Sync(ctx))
+}

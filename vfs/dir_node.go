@@ -171,7 +171,10 @@ func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 		return n.fsys.toErrno("rename", n.ino(), err)
 	}
 	for _, moved := range []*fs.Inode{n.GetChild(name), newParent.EmbeddedInode().GetChild(newName)} {
-		if d, ok := moved.Operations().(*dirNode); moved != nil && ok {
+		if moved == nil {
+			continue
+		}
+		if d, ok := moved.Operations().(*dirNode); ok {
 			d.forgetOverlay() // a folder moved into or out of runs/
 		}
 	}

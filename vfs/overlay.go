@@ -10,6 +10,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
 )
 
@@ -35,12 +36,12 @@ func (n *dirNode) overlayPath(ctx context.Context) (string, error) {
 	}
 	f := n.fsys
 	p, ok := f.fixedOverlays[n.ino()]
-	if !ok && f.cat != nil {
+	if !ok && f.cat != nil && n.ino() != backing.RootIno { // the root has no parent entry
 		parent, name, err := f.store.ParentOf(ctx, n.ino())
-		if err != nil {
+		if err != nil && !isNotFound(err) { // not found: removed while open, no overlay
 			return "", err
 		}
-		if parent == f.cat.RunsIno() {
+		if err == nil && parent == f.cat.RunsIno() {
 			p = "runs/" + name
 		}
 	}

@@ -122,7 +122,7 @@ func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (ui
 	}
 	v, err := n.fsys.store.GetXattr(ctx, n.ino(), attr)
 	if err != nil {
-		if err == backing.ErrNotFound {
+		if isNotFound(err) {
 			return 0, syscall.ENODATA
 		}
 		return 0, n.fsys.toErrno("getxattr", n.ino(), err)
@@ -177,6 +177,9 @@ func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscal
 
 func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	if !strings.HasPrefix(attr, "user.") {
+		return syscall.EOPNOTSUPP
+	}
 	if strings.HasPrefix(attr, catalog.XattrPrefix) {
 		return syscall.EPERM
 	}

@@ -8,13 +8,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Blob is an open blob: a file in the blob directory or bytes inline in
-// the index.
+// the index. Inline bytes are read on first use: a reader whose pages the
+// kernel already caches never needs them.
 type Blob struct {
 	file *os.File // nil for an inline blob
-	data []byte
+
+	mu     sync.Mutex // protects the following
+	store  *Store     // to load inline bytes; nil once loaded
+	digest Digest
+	data   []byte
+	err    error
 }
 
 // OpenBlob opens blob d for reading.
@@ -34,10 +41,34 @@ func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 	return &Blob{file: f}, nil
 }
 
+// OpenFile returns regular file ino's attributes and its open blob (nil
+// when the file is empty), reading both with one query.
+func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
+	var inline bool
+	a, err := scanAttr(s.stmts.openFile.QueryRowContext(ctx, ino), &inline)
+	if err != nil {
+		return a, nil, fmt.Errorf("open %d: %w", ino, err)
+	}
+	switch {
+	case a.Blob.IsZero():
+		return a, nil, nil
+	case inline:
+		return a, &Blob{store: s, digest: a.Blob}, nil
+	}
+	f, err := os.Open(s.BlobPath(a.Blob))
+	if err != nil {
+		return a, nil, fmt.Errorf("open blob %s: %w", a.Blob, err)
+	}
+	return a, &Blob{file: f}, nil
+}
+
 // ReadAt reads like io.ReaderAt.
 func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
 	if b.file != nil {
 		return b.file.ReadAt(p, off)
+	}
+	if err := b.load(); err != nil {
+		return 0, err
 	}
 	if off >= int64(len(b.data)) {
 		return 0, io.EOF
@@ -47,6 +78,21 @@ func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// load reads inline bytes once.
+func (b *Blob) load() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.store == nil {
+		return b.err
+	}
+	err := b.store.stmts.blobData.QueryRow(b.digest[:]).Scan(&b.data)
+	if err != nil {
+		b.err = fmt.Errorf("read blob %s: %w", b.digest, err)
+	}
+	b.store = nil
+	return b.err
 }
 
 // File returns the blob's file, or nil when it is inline.

@@ -124,6 +124,7 @@ type stmts struct {
 	getAttr  *sql.Stmt
 	lookup   *sql.Stmt
 	blobData *sql.Stmt
+	openFile *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -140,6 +141,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.stmts.lookup = prep(`SELECT ` + prefixed("n.", nodeColumns) + ` FROM entries e JOIN nodes n ON n.ino = e.child
 		WHERE e.parent = ? AND e.name = ?`)
 	s.stmts.blobData = prep(`SELECT data FROM blobs WHERE hash = ?`)
+	s.stmts.openFile = prep(`SELECT b.data IS NOT NULL, ` + prefixed("n.", nodeColumns) + `
+		FROM nodes n LEFT JOIN blobs b ON b.hash = n.blob WHERE n.ino = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare queries: %w", err)
 	}

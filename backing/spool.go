@@ -37,6 +37,9 @@ func (s *Store) CopyBlobInto(ctx context.Context, dst *os.File, d Digest) error 
 	}
 	defer b.Close()
 	if b.file == nil {
+		if err := b.load(); err != nil {
+			return err
+		}
 		if _, err := dst.Write(b.data); err != nil {
 			return fmt.Errorf("copy blob %s: %w", d, err)
 		}

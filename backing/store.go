@@ -12,8 +12,23 @@ import (
 	"path/filepath"
 	"sync"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3"
 )
+
+// driverName is mattn's SQLite driver with the connection settings the
+// DSN cannot carry. mmap_size lets every connection read the index through
+// the kernel's page cache instead of each copying pages into its own cache:
+// inline blobs make the index large, and readers are many.
+const driverName = "sqlite3_n4ws"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA mmap_size = 1073741824", nil)
+			return err
+		},
+	})
+}
 
 // Options configure an open Store.
 type Options struct {
@@ -104,12 +119,12 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// process; only a power cut can lose the last transactions.
 	base := "file:" + url.PathEscape(s.indexPath()) +
 		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64&cache=private"
-	if s.wdb, err = sql.Open("sqlite3", base+"&_txlock=immediate"); err != nil {
+	if s.wdb, err = sql.Open(driverName, base+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}
 	s.wdb.SetMaxOpenConns(1)
 	s.wdb.SetConnMaxLifetime(0)
-	if s.rdb, err = sql.Open("sqlite3", base+"&_query_only=1"); err != nil {
+	if s.rdb, err = sql.Open(driverName, base+"&_query_only=1"); err != nil {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}

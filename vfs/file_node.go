@@ -65,13 +65,9 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 	of.mu.Unlock()
 	if writing {
 		node.pt.startOther()
-		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO, 0
+		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
-	a, err := f.store.GetAttr(ctx, ino)
-	var blob *backing.Blob
-	if err == nil && !a.Blob.IsZero() {
-		blob, err = f.store.OpenBlob(ctx, a.Blob)
-	}
+	a, blob, err := f.store.OpenFile(ctx, ino)
 	if err != nil {
 		f.release(ctx, of, false)
 		return nil, 0, f.toErrno("open", ino, err)
@@ -79,12 +75,13 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 	h := blobHandle{of: of, node: node, blob: blob, digest: a.Blob}
 	if f.passthrough && a.Size >= passthroughMinSize && blob != nil && blob.File() != nil {
 		if node.pt.startPassthrough(a.Blob) {
-			return &passthroughHandle{h}, 0, 0
+			return &passthroughHandle{h}, fuse.FOPEN_NOFLUSH, 0
 		}
 	} else {
 		node.pt.startOther()
 	}
-	return &h, node.cacheFlags(a.Blob), 0
+	// Nothing to commit when a reader closes: the kernel may skip FLUSH.
+	return &h, node.cacheFlags(a.Blob) | fuse.FOPEN_NOFLUSH, 0
 }
 
 func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

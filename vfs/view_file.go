@@ -76,7 +76,7 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		}
 		h.blob = b
 	}
-	return h, fuse.FOPEN_DIRECT_IO, 0
+	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 }
 
 func (n *viewFile) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {

@@ -61,8 +61,14 @@ func runSummary(ds string, rule BestRule, rows []PipelineRow, errs []ErrorRow) s
 				Score: s.Value, File: "best_" + p.PID + ".csv"}
 		}
 	}
+	present := map[string]bool{}
+	for i := range rows {
+		present[rows[i].PID] = rows[i].Present
+	}
 	for _, e := range errs {
-		d.Errors = append(d.Errors, errorDoc{Pipeline: e.PID, File: e.File, Reason: e.Reason})
+		if present[e.PID] { // a removed folder's files are no longer a problem
+			d.Errors = append(d.Errors, errorDoc{Pipeline: e.PID, File: e.File, Reason: e.Reason})
+		}
 	}
 	return d
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/n4ws/n4ws/catalog"
+)
+
+// statusReport is the JSON of `n4ws status`.
+type statusReport struct {
+	Store string `json:"store"`
+	catalog.Status
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show datasets, pipeline counts, pending ingestion, files that could not be used and stray folders",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			w, err := g.openWorkspace(ctx)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			st, err := w.cat.Status(ctx)
+			if err != nil {
+				return err
+			}
+			r := statusReport{Store: w.store.Dir(), Status: st}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			return printStatus(cmd.OutOrStdout(), &r)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	return cmd
+}
+
+func printStatus(out io.Writer, r *statusReport) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "store\t%s\n", r.Store)
+	fmt.Fprintf(w, "datasets\t%d\n", len(r.Datasets))
+	if len(r.Pending) == 0 {
+		fmt.Fprintf(w, "pending ingestion\tnone\n")
+	} else {
+		fmt.Fprintf(w, "pending ingestion\t%d directories\n", len(r.Pending))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, p := range r.Pending {
+		fmt.Fprintf(out, "  %s\n", p)
+	}
+	if len(r.Datasets) > 0 {
+		fmt.Fprintln(out)
+		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "DATASET\tPIPELINES\tOK\tFAILED\tINCOMPLETE\tDELETED\tBEST")
+		for _, d := range r.Datasets {
+			name := d.Dataset
+			if !d.Folder {
+				name += " (folder removed)"
+			}
+			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", name, d.Pipelines, d.OK, d.Failed, d.Incomplete, d.Deleted, orDash(d.Best))
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(out, "\nfiles the catalog could not use (%d; stored as they are):\n", len(r.Errors))
+		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "  FILE\tREASON")
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "  %s\t%s\n", e.File, e.Reason)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.NotPipelines) > 0 {
+		fmt.Fprintf(out, "\nfolders that are not pipeline folders (want NNNN_[name_]hash; not in the catalog):\n")
+		for _, p := range r.NotPipelines {
+			fmt.Fprintf(out, "  %s\n", p)
+		}
+	}
+	return nil
+}

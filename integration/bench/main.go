@@ -1,0 +1,212 @@
+//go:build linux
+
+// Command bench is the end-to-end benchmark behind `make bench`. It makes a
+// fresh n4ws store and a native folder side by side in one temp dir (so on
+// the same disk), mounts the store, runs each workload of DESIGN.md
+// "Performance goals" on both through the fsload client process, and prints
+// native, mount, their ratio and the goal with PASS/MISS.
+//
+// Environment: BENCH_SIZE_MB (default 1024) and BENCH_FILES (default 10000)
+// shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
+// BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run.
+//
+// Then it runs the catalog workloads (catalog.go), in a store and mount of
+// their own: BENCH_CATALOG=0 skips them, BENCH_CATALOG=only runs only them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+const module = "github.com/n4ws/n4ws"
+
+// bench holds the settings every workload needs; read only once built.
+type bench struct {
+	fsloadBin string
+	sizeMB    int
+	files     int
+}
+
+func main() { os.Exit(run()) }
+
+// run returns the exit code, so that its deferred cleanup (unmount, remove
+// the temp dir) always runs before the process exits.
+func run() int {
+	n4wsBin := flag.String("n4ws", "", "n4ws binary (default: go build "+module+"/cmd/n4ws)")
+	fsloadBin := flag.String("fsload", "", "fsload binary (default: go build "+module+"/integration/bench/fsload)")
+	duckqBin := flag.String("duckq", "", "duckq binary (default: go build ./cmd/duckq in integration/duckdb)")
+	flag.Parse()
+	catMode, err := catalogMode()
+	if err != nil {
+		return fail(err)
+	}
+	b := &bench{fsloadBin: *fsloadBin}
+	if b.sizeMB, err = envInt("BENCH_SIZE_MB", 1024); err != nil {
+		return fail(err)
+	}
+	if b.files, err = envInt("BENCH_FILES", 10000); err != nil {
+		return fail(err)
+	}
+
+	// Ctrl-C or SIGTERM cancels ctx: the running client is killed, then the
+	// deferred cleanup below unmounts.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	base, err := os.MkdirTemp(os.Getenv("BENCH_DIR"), "n4ws-bench-")
+	if err != nil {
+		return fail(err)
+	}
+	m := &mount{bin: *n4wsBin, store: filepath.Join(base, "store"), dir: filepath.Join(base, "mnt")}
+	defer removeUnlessMounted(base, m)
+	defer m.cleanup()
+
+	if err := b.buildMissing(ctx, base, &m.bin); err != nil {
+		return fail(err)
+	}
+	if catMode == "only" {
+		return catalogExit(runCatalog(ctx, m.bin, *duckqBin))
+	}
+	native := filepath.Join(base, "native")
+	if err := os.MkdirAll(native, 0o755); err != nil {
+		return fail(err)
+	}
+	if err := m.init(ctx); err != nil {
+		return fail(err)
+	}
+	if err := m.up(ctx); err != nil {
+		return fail(err)
+	}
+	onMount := filepath.Join(m.dir, "runs", "bench")
+	if err := os.MkdirAll(onMount, 0o755); err != nil {
+		return fail(fmt.Errorf("mkdir on the mount: %w", err))
+	}
+
+	coldOK, why := canDropCaches()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease") // passthrough needs 6.9+
+	fmt.Printf("n4ws bench: %d MiB, %d files, kernel %s\nnative %s\nmount  %s (store %s)\n",
+		b.sizeMB, b.files, strings.TrimSpace(string(kernel)), native, onMount, m.store)
+	targets := []target{
+		{"native", native, func(context.Context) error { return dropCaches() }},
+		{"mount", onMount, m.cold},
+	}
+	rows, runErr := b.measureAll(ctx, targets, coldOK, why)
+	fmt.Println()
+	printTable(os.Stdout, rows)
+	printPassthrough(m)
+	if runErr != nil {
+		return fail(runErr)
+	}
+	if catMode == "0" {
+		return 0
+	}
+	m.cleanup() // unmount now: the catalog workloads have a mount of their own
+	return catalogExit(runCatalog(ctx, m.bin, *duckqBin))
+}
+
+// catalogExit is the exit code of the catalog workloads: misses are
+// reported in the table, only errors fail.
+func catalogExit(err error) int {
+	if err != nil {
+		return fail(fmt.Errorf("catalog: %w", err))
+	}
+	return 0
+}
+
+// measureAll runs every workload on both sides, native first, and returns
+// the rows measured so far even when one fails.
+func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, why string) ([]row, error) {
+	var rows []row
+	for _, w := range workloads(b.sizeMB, b.files) {
+		if w.cold && !coldOK {
+			rows = append(rows, row{w: w, note: "cold unavailable (" + why + ")"})
+			continue
+		}
+		var got [2]float64
+		for i, t := range targets {
+			fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, t.name)
+			v, err := w.run(b, ctx, t)
+			if err != nil {
+				return rows, fmt.Errorf("%s on %s: %w", w.name, t.name, err)
+			}
+			got[i] = v
+		}
+		rows = append(rows, row{w: w, native: got[0], mount: got[1]})
+	}
+	return rows, nil
+}
+
+// buildMissing builds n4ws and fsload into base/bin when no flag named them,
+// so that `go run ./integration/bench` works alone.
+func (b *bench) buildMissing(ctx context.Context, base string, n4wsBin *string) error {
+	for _, p := range []struct {
+		bin *string
+		pkg string
+	}{{n4wsBin, module + "/cmd/n4ws"}, {&b.fsloadBin, module + "/integration/bench/fsload"}} {
+		if *p.bin != "" {
+			continue
+		}
+		*p.bin = filepath.Join(base, "bin", filepath.Base(p.pkg))
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", *p.bin, p.pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("go build %s: %w", p.pkg, err)
+		}
+	}
+	return nil
+}
+
+// printPassthrough shows what the mount log says about FUSE passthrough,
+// which decides whether reads can reach native speed.
+func printPassthrough(m *mount) {
+	const limit = 20
+	lines, total := m.passthroughLines(limit)
+	fmt.Printf("\nmount.log lines mentioning passthrough: %d\n", total)
+	for _, l := range lines {
+		fmt.Println("  " + l)
+	}
+	if total > limit {
+		fmt.Printf("  ... %d more\n", total-limit)
+	}
+}
+
+// removeUnlessMounted deletes the temp dir, but never through a mount that
+// the cleanup could not remove, and not when BENCH_KEEP=1 asks to keep it.
+func removeUnlessMounted(base string, m *mount) {
+	switch {
+	case os.Getenv("BENCH_KEEP") == "1":
+		fmt.Fprintln(os.Stderr, "bench: kept", base)
+	case isMountPoint(m.dir):
+		fmt.Fprintf(os.Stderr, "bench: %s is still mounted; left %s in place\n", m.dir, base)
+	default:
+		if err := os.RemoveAll(base); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: remove temp dir:", err)
+		}
+	}
+}
+
+func envInt(name string, def int) (int, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", name, s)
+	}
+	return n, nil
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	return 1
+}

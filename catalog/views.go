@@ -27,7 +27,8 @@ type rendered struct {
 
 // Overlay returns the computed entries of a folder of the workspace
 // ("runs/<ds>", "exports", "exports/<ds>", "exports/best_predictions",
-// "catalog"); other folders have none. It refreshes the catalog first, so
+// "exports/session_reports", "catalog", "catalog/reports" and computed
+// folders below them); other folders have none. It refreshes the catalog first, so
 // the views reflect every file closed before the call.
 func (c *Catalog) Overlay(ctx context.Context, dir string) ([]View, error) {
 	if _, err := c.Refresh(ctx); err != nil {

@@ -85,7 +85,7 @@ func (f *fsys) resolveSkeleton(ctx context.Context) error {
 	if f.cat == nil {
 		return nil
 	}
-	for _, p := range []string{"exports", "exports/best_predictions", "catalog"} {
+	for _, p := range []string{"exports", "exports/best_predictions", "exports/session_reports", "catalog", "catalog/reports"} {
 		a, err := f.store.ResolvePath(ctx, p)
 		if err != nil {
 			return err

@@ -41,6 +41,11 @@ func (f *fsys) watchChanges(ctx context.Context, seq int64) {
 				if in := f.inode(c.Ino); in != nil {
 					in.NotifyContent(0, 0)
 				}
+				// A file the CLI unlinked is purged here unless this mount
+				// holds it open (then its last release does it).
+				if a, err := f.store.GetAttr(ctx, c.Ino); err == nil {
+					f.purgeIfUnused(ctx, &a)
+				}
 			}
 			seq = c.Seq
 		}

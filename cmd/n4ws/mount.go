@@ -177,16 +177,22 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 			defer stop()
 		}
 	}
-	go unmountOnSignal(ctx, server, mnt)
+	served := make(chan struct{})
+	go unmountOnSignal(ctx, served, server, mnt)
 	server.Wait()
+	close(served)
 	slog.Info("unmounted", "mountpoint", mnt)
 	return nil
 }
 
 // unmountOnSignal unmounts when ctx ends (SIGINT/SIGTERM). A busy mount is
 // retried, then detached so that the process can still exit cleanly.
-func unmountOnSignal(ctx context.Context, server interface{ Unmount() error }, mnt string) {
-	<-ctx.Done()
+func unmountOnSignal(ctx context.Context, served <-chan struct{}, server interface{ Unmount() error }, mnt string) {
+	select {
+	case <-ctx.Done():
+	case <-served: // unmounted from outside: nothing left to do
+		return
+	}
 	for i := 0; i < 5; i++ {
 		err := server.Unmount()
 		if err == nil {

@@ -28,7 +28,8 @@ type openFile struct {
 	ino  uint64 // read only
 	fsys *fsys  // read only
 
-	handles int // open handles of any kind; protected by fsys.mu
+	handles  int  // open handles of any kind; protected by fsys.mu
+	unlinked bool // its last name went while open: purge at the last release; protected by fsys.mu
 
 	mu      sync.Mutex // protects the following
 	active  bool       // someone writes: the content is in mem or spool
@@ -78,6 +79,7 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 	if last {
 		delete(f.open, of.ino)
 	}
+	unlinked := of.unlinked
 	f.mu.Unlock()
 	if !last {
 		return nil
@@ -86,7 +88,7 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 	of.mu.Lock()
 	of.stopWriting()
 	of.mu.Unlock()
-	if a, gerr := f.store.GetAttr(ctx, of.ino); gerr == nil && a.Nlink == 0 && !a.IsDir() {
+	if unlinked { // Purge checks again that no name came back (a link)
 		err = errors.Join(err, f.store.Purge(ctx, of.ino))
 	}
 	return err
@@ -99,7 +101,10 @@ func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
 		return
 	}
 	f.mu.Lock()
-	_, open := f.open[a.Ino]
+	of, open := f.open[a.Ino]
+	if open {
+		of.unlinked = true
+	}
 	f.mu.Unlock()
 	if open {
 		return

@@ -14,8 +14,6 @@ import (
 // notApplicable lists posixtest cases that do not apply to n4ws, each with
 // the reason. Everything else must pass.
 var notApplicable = map[string]string{
-	"FallocateKeepSize": "n4ws implements only plain preallocation (mode 0): other fallocate modes, " +
-		"FALLOC_FL_KEEP_SIZE included, return EOPNOTSUPP by design (vfs/file_handle.go Allocate), as fallocate(2) allows",
 	"FcntlFlockLocksFile": "n4ws leaves POSIX record locks to the kernel (no Getlk/Setlk), where two fds of one " +
 		"process never conflict (POSIX semantics); the case expects OFD-style EAGAIN between them",
 }

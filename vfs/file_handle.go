@@ -125,8 +125,13 @@ func (h *spoolHandle) Allocate(ctx context.Context, off, size uint64, mode uint3
 	if !h.writer {
 		return syscall.EBADF
 	}
-	if mode != 0 {
-		return syscall.EOPNOTSUPP // only plain preallocation: no holes punched, no ranges collapsed
+	const keepSize = 1 // FALLOC_FL_KEEP_SIZE: reserve space without growing the file
+	switch mode {
+	case keepSize:
+		return 0 // space is not reserved ahead in the store: nothing to do
+	case 0:
+	default:
+		return syscall.EOPNOTSUPP // no holes punched, no ranges collapsed
 	}
 	of := h.of
 	of.mu.Lock()

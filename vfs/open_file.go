@@ -73,22 +73,20 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 		of.writers--
 	}
 	of.mu.Unlock()
+	// All under f.mu: no open of the node may start while its last handle
+	// goes. The commit is almost always empty (FLUSH committed at close).
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	of.handles--
-	last := of.handles == 0
-	if last {
-		delete(f.open, of.ino)
-	}
-	unlinked := of.unlinked
-	f.mu.Unlock()
-	if !last {
+	if of.handles > 0 {
 		return nil
 	}
+	delete(f.open, of.ino)
 	err := of.commit(ctx)
 	of.mu.Lock()
 	of.stopWriting()
 	of.mu.Unlock()
-	if unlinked { // Purge checks again that no name came back (a link)
+	if of.unlinked { // Purge checks again that no name came back (a link)
 		err = errors.Join(err, f.store.Purge(ctx, of.ino))
 	}
 	return err
@@ -101,12 +99,9 @@ func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
 		return
 	}
 	f.mu.Lock()
-	of, open := f.open[a.Ino]
-	if open {
+	defer f.mu.Unlock() // no open of the node may start while it goes
+	if of, open := f.open[a.Ino]; open {
 		of.unlinked = true
-	}
-	f.mu.Unlock()
-	if open {
 		return
 	}
 	if err := f.store.Purge(ctx, a.Ino); err != nil {

@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.AddCommand(newInitCmd(g), newMountCmd(g), newUmountCmd(g), newStatsCmd(g),
 		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g))
+	registerBundleCmds(root, g)
 	return root
 }
 

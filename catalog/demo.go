@@ -13,10 +13,18 @@ import (
 
 // DemoOptions size the synthetic workspace.
 type DemoOptions struct {
-	Datasets  int
-	Pipelines int
-	Seed      uint64
+	Datasets  int    // 1 to MaxDemoDatasets; past the 6 base datasets, names get a suffix
+	Pipelines int    // per dataset, 1 to 9999
+	Samples   int    // rows of each predictions.csv (60% train, 20% val, the rest test); 0 means 100
+	Seed      uint64 // the same options and seed give the same files
 }
+
+// Bounds of DemoOptions.
+const (
+	MaxDemoDatasets   = 100
+	MaxDemoSamples    = 100_000
+	defaultDemoSample = 100
+)
 
 // Emit receives one demo file: a slash path below the workspace root.
 type Emit func(ctx context.Context, path string, data []byte) error
@@ -45,21 +53,30 @@ var demoPreprocessing = [][]string{
 // Demo writes a deterministic synthetic nirs4all workspace: pipeline
 // folders with pipeline.json, manifest.yaml, metrics.json, predictions.csv
 // and folds CSV, a few failed pipelines with error.log, and fitted binaries
-// in _binaries/ shared between pipelines.
+// in _binaries/ shared between pipelines. A shared binary is emitted once,
+// by the first pipeline that uses it.
 func Demo(ctx context.Context, opts DemoOptions, emit Emit) error {
-	if opts.Datasets < 1 || opts.Datasets > len(demoDatasets) {
-		return fmt.Errorf("demo: --datasets must be 1 to %d", len(demoDatasets))
+	if opts.Datasets < 1 || opts.Datasets > MaxDemoDatasets {
+		return fmt.Errorf("demo: --datasets must be 1 to %d", MaxDemoDatasets)
 	}
 	if opts.Pipelines < 1 || opts.Pipelines > 9999 {
 		return fmt.Errorf("demo: --pipelines must be 1 to 9999")
 	}
+	if opts.Samples == 0 {
+		opts.Samples = defaultDemoSample
+	}
+	if opts.Samples < 10 || opts.Samples > MaxDemoSamples {
+		return fmt.Errorf("demo: --samples must be 10 to %d", MaxDemoSamples)
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
-	for _, ds := range demoDatasets[:opts.Datasets] {
+	shared := map[string]bool{} // paths of the shared binaries emitted so far
+	for d := range opts.Datasets {
+		ds := demoDatasetAt(d)
 		for i := 1; i <= opts.Pipelines; i++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := demoPipeline(ctx, rng, ds, i, emit); err != nil {
+			if err := demoPipeline(ctx, rng, ds, i, opts.Samples, shared, emit); err != nil {
 				return fmt.Errorf("demo %s pipeline %d: %w", ds.name, i, err)
 			}
 		}
@@ -67,7 +84,19 @@ func Demo(ctx context.Context, opts DemoOptions, emit Emit) error {
 	return nil
 }
 
-func demoPipeline(ctx context.Context, rng *rand.Rand, ds demoDataset, num int, emit Emit) error {
+// DemoDatasetName is the name of the demo's dataset number i (from 0): the
+// six base names, then the same names again with a suffix _02, _03...
+func DemoDatasetName(i int) string { return demoDatasetAt(i).name }
+
+func demoDatasetAt(i int) demoDataset {
+	ds := demoDatasets[i%len(demoDatasets)]
+	if round := i / len(demoDatasets); round > 0 {
+		ds.name = fmt.Sprintf("%s_%02d", ds.name, round+1)
+	}
+	return ds
+}
+
+func demoPipeline(ctx context.Context, rng *rand.Rand, ds demoDataset, num, samples int, shared map[string]bool, emit Emit) error {
 	models := demoModels
 	if ds.classification {
 		models = demoClassifiers
@@ -88,7 +117,12 @@ func demoPipeline(ctx context.Context, rng *rand.Rand, ds demoDataset, num int, 
 		content := demoBinary(rng, op, si < len(prep))
 		h := fmt.Sprintf("%x", sha256.Sum256(content))
 		bin := fmt.Sprintf("%s_%s.pkl", op, h[:6])
-		files = append(files, demoFile{"runs/" + ds.name + "/_binaries/" + bin, content})
+		if p := "runs/" + ds.name + "/_binaries/" + bin; !shared[p] {
+			files = append(files, demoFile{p, content})
+			if si < len(prep) {
+				shared[p] = true
+			}
+		}
 		artifacts = append(artifacts, map[string]any{"step": si + 1, "name": op, "hash": "sha256:" + h,
 			"path": "../_binaries/" + bin, "size_kb": len(content) / 1024})
 	}
@@ -99,9 +133,9 @@ func demoPipeline(ctx context.Context, rng *rand.Rand, ds demoDataset, num int, 
 		files = append(files, demoFile{dir + "error.log", []byte(fmt.Sprintf(
 			"Traceback (most recent call last):\n  File \"nirs4all/pipeline/runner.py\", line 412, in run_step\nValueError: %s failed to converge after 1000 iterations\n", model))})
 	} else {
-		preds, metrics := demoPredictions(rng, ds)
+		preds, metrics := demoPredictions(rng, ds, samples)
 		files = append(files, demoFile{dir + "predictions.csv", preds}, demoFile{dir + "metrics.json", metrics})
-		files = append(files, demoFile{dir + "folds_KFold_seed42.csv", demoFolds()})
+		files = append(files, demoFile{dir + "folds_KFold_seed42.csv", demoFolds(samples)})
 	}
 	for _, f := range files {
 		if err := emit(ctx, f.path, f.data); err != nil {
@@ -168,17 +202,25 @@ func demoManifest(id, ds string, steps []string, artifacts []map[string]any, cre
 	return b.Bytes()
 }
 
+// demoSplit divides samples rows into train (60%), val (20%) and test
+// (the rest): 60/20/20 for the default 100.
+func demoSplit(samples int) (train, val, test int) {
+	train, val = samples*6/10, samples/5
+	return train, val, samples - train - val
+}
+
 // demoPredictions makes train/val/test rows and their metrics.
-func demoPredictions(rng *rand.Rand, ds demoDataset) (csv, metrics []byte) {
+func demoPredictions(rng *rand.Rand, ds demoDataset, samples int) (csv, metrics []byte) {
 	var b bytes.Buffer
 	b.WriteString("y_true,y_pred,partition,sample_id\n")
 	noise := 0.2 + rng.Float64()*1.2
 	scores := map[string]map[string]float64{}
 	id := 0
+	train, val, test := demoSplit(samples)
 	for _, part := range []struct {
 		name string
 		n    int
-	}{{"train", 60}, {"val", 20}, {"test", 20}} {
+	}{{"train", train}, {"val", val}, {"test", test}} {
 		var se, ae, sy, syy float64
 		correct := 0
 		for i := 0; i < part.n; i++ {
@@ -221,11 +263,14 @@ func demoPredictions(rng *rand.Rand, ds demoDataset) (csv, metrics []byte) {
 	return b.Bytes(), append(m, '\n')
 }
 
-func demoFolds() []byte {
+// demoFolds: three folds over the train samples (40 rows of indices below
+// 60 for the default 100 samples).
+func demoFolds(samples int) []byte {
+	train, val, _ := demoSplit(samples)
 	var b bytes.Buffer
 	b.WriteString("fold_0,fold_1,fold_2\n")
-	for i := 0; i < 40; i++ {
-		fmt.Fprintf(&b, "%d,%d,%d\n", i, i+20, (i+40)%60)
+	for i := 0; i < 2*val; i++ {
+		fmt.Fprintf(&b, "%d,%d,%d\n", i, i+val, (i+2*val)%train)
 	}
 	return b.Bytes()
 }

@@ -55,7 +55,7 @@ func (c *Catalog) Pipelines(ctx context.Context, ds string) ([]PipelineRow, erro
 		p.created_at, p.duration_sec, p.pred_blob, p.pred_size, p.pipe_blob, p.pipe_size, p.first_seen_ns,
 		p.updated_ns, coalesce(b.pid = p.pid, 0)
 		FROM cat_pipelines p LEFT JOIN cat_best b ON b.dataset = p.dataset
-		WHERE ? = '' OR p.dataset = ? ORDER BY p.dataset, p.pid`, ds, ds)
+		`+byDataset("p.dataset", ds)+` ORDER BY p.dataset, p.pid`, dsArgs(ds)...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (c *Catalog) Pipelines(ctx context.Context, ds string) ([]PipelineRow, erro
 
 func (c *Catalog) loadScores(ctx context.Context, ds string, out []PipelineRow, index map[[2]string]int) error {
 	rows, err := c.store.Reader().QueryContext(ctx,
-		`SELECT dataset, pid, partition, metric, value FROM cat_scores WHERE ? = '' OR dataset = ?`, ds, ds)
+		`SELECT dataset, pid, partition, metric, value FROM cat_scores `+byDataset("dataset", ds), dsArgs(ds)...)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ type ErrorRow struct {
 // Errors lists ingestion errors (of one dataset, or all when ds is "").
 func (c *Catalog) Errors(ctx context.Context, ds string) ([]ErrorRow, error) {
 	rows, err := c.store.Reader().QueryContext(ctx, `SELECT dataset, pid, file, reason FROM cat_errors
-		WHERE ? = '' OR dataset = ? ORDER BY dataset, pid, file`, ds, ds)
+		`+byDataset("dataset", ds)+` ORDER BY dataset, pid, file`, dsArgs(ds)...)
 	if err != nil {
 		return nil, err
 	}
@@ -202,4 +202,21 @@ func bestPerModel(rule BestRule, rows []PipelineRow) []*PipelineRow {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
 	return out
+}
+
+// byDataset filters on one dataset, or on none when ds is "". Two query
+// shapes instead of "? = ” OR dataset = ?", which SQLite cannot answer
+// from the (dataset, pid) key and so scans the whole table.
+func byDataset(col, ds string) string {
+	if ds == "" {
+		return ""
+	}
+	return "WHERE " + col + " = ?"
+}
+
+func dsArgs(ds string) []any {
+	if ds == "" {
+		return nil
+	}
+	return []any{ds}
 }

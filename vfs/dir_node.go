@@ -48,6 +48,16 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 
 // lookupView finds a computed entry of this folder.
 func (n *dirNode) lookupView(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p, err := n.overlayPath(ctx)
+	if err != nil {
+		return nil, n.fsys.toErrno("lookup", n.ino(), err)
+	}
+	// In a dataset folder only two names are ever computed. Anything else
+	// (cp -r looking up each new pipeline folder) must not refresh and
+	// render the catalog.
+	if p == "" || strings.HasPrefix(p, "runs/") && !catalog.IsDatasetViewName(name) {
+		return nil, syscall.ENOENT
+	}
 	views, err := n.views(ctx)
 	if err != nil {
 		return nil, n.fsys.toErrno("lookup", n.ino(), err)
@@ -56,7 +66,6 @@ func (n *dirNode) lookupView(ctx context.Context, name string, out *fuse.EntryOu
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	p, _ := n.overlayPath(ctx)
 	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), p, &v, out), 0
 }
 

@@ -66,10 +66,16 @@ func (c *Catalog) render(ctx context.Context, dir string) ([]View, error) {
 		return c.exportDirs(ctx)
 	case dir == "exports/best_predictions":
 		return c.bestPredictionViews(ctx)
+	case dir == "exports/session_reports":
+		return c.sessionReportViews(ctx)
 	case len(parts) == 2 && parts[0] == "exports":
 		return c.exportViews(ctx, parts[1])
 	case dir == "catalog":
 		return c.parquetViews(ctx)
+	case dir == "catalog/reports":
+		return c.catalogReportViews(ctx)
+	case dir == "catalog/reports/dataset_history":
+		return c.historyViews(ctx)
 	}
 	return nil, nil
 }
@@ -150,7 +156,8 @@ func (c *Catalog) exportViews(ctx context.Context, ds string) ([]View, error) {
 		summary := jsonBytes(modelSummary(rule, p))
 		views = append(views, View{Name: p.Model + "_summary.json", Mtime: p.Updated, Data: summary, Size: int64(len(summary))})
 	}
-	return views, nil
+	charts, err := c.bestChartViews(ctx, ds, rows, rule)
+	return append(views, charts...), err
 }
 
 func latest(rows []PipelineRow) time.Time {

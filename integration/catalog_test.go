@@ -127,7 +127,7 @@ func TestExportsPerModel(t *testing.T) {
 		pipeSpec{pid: "0004_ridge_a4", testRMSE: 0.6, model: ridgeClass})
 	exp := filepath.Join(mnt, "exports/ds")
 	want := []string{"PLSRegression_pipeline.json", "PLSRegression_predictions.csv", "PLSRegression_summary.json",
-		"Ridge_pipeline.json", "Ridge_predictions.csv", "Ridge_summary.json"}
+		"Ridge_pipeline.json", "Ridge_predictions.csv", "Ridge_summary.json", "chart_predictions.png", "chart_residuals.png"}
 	if got := sortedCopy(lsNames(t, exp)); !slices.Equal(got, want) {
 		t.Fatalf("ls exports/ds: %v, want %v", got, want)
 	}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -246,8 +247,13 @@ func buildDuckq(ctx context.Context, base string) (string, string) {
 // timeCmd runs a command with LC_ALL=C, output to stdout (nil: /dev/null),
 // and returns how long it took in ms.
 func timeCmd(ctx context.Context, stdout io.Writer, name string, args ...string) (float64, error) {
+	return timeCmdEnv(ctx, nil, stdout, name, args...)
+}
+
+// timeCmdEnv is timeCmd with more environment variables.
+func timeCmdEnv(ctx context.Context, env []string, stdout io.Writer, name string, args ...string) (float64, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C"), env...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	start := time.Now()
@@ -294,7 +300,14 @@ func (c *catalogBench) wantSummary(ctx context.Context, ds string, want int) err
 	return err
 }
 
+// printCatalogTable prints the rows, then each measured row's detail
+// under the table (inside it, long details would widen its first column).
 func printCatalogTable(w io.Writer, rows []catRow) {
+	// Setup rows first, then (a) to (e), whatever order they ran in.
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b catRow) int {
+		return strings.Compare(sortKey(a.name), sortKey(b.name))
+	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "catalog workload\tmeasured\ttarget\t\t")
 	for _, r := range rows {
@@ -310,11 +323,21 @@ func printCatalogTable(w io.Writer, rows []catRow) {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.name, msText(r.ms), targetText(r.target), verdict)
 		}
-		if r.detail != "" {
-			fmt.Fprintf(tw, "    %s\t\t\t\t\n", r.detail)
-		}
 	}
 	tw.Flush()
+	for _, r := range rows {
+		if r.detail != "" {
+			tag, _, _ := strings.Cut(r.name, " ")
+			fmt.Fprintf(w, "%s %s\n", tag, r.detail)
+		}
+	}
+}
+
+func sortKey(name string) string {
+	if strings.HasPrefix(name, "setup:") {
+		return ""
+	}
+	return name
 }
 
 func targetText(ms float64) string {
@@ -328,7 +351,7 @@ func msText(ms float64) string {
 	if ms >= 1000 {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}
-	return fmt.Sprintf("%.1f ms", ms)
+	return fmt.Sprintf("%.4g ms", ms)
 }
 
 func msSince(t time.Time) float64 { return time.Since(t).Seconds() * 1000 }

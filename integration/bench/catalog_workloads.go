@@ -101,9 +101,9 @@ func (c *catalogBench) duckBest(ctx context.Context) (catRow, error) {
 		return r, err
 	}
 	var out bytes.Buffer
-	// No SIGURG preemption in a client reading through FUSE (see fsload).
-	os.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ","))
-	_, err = timeCmd(ctx, &out, c.duckqBin, "-dir", c.mnt("catalog"), "-n", "5", bestQuery)
+	// No SIGURG preemption in a Go client reading through FUSE (see fsload).
+	env := []string{"GODEBUG=" + strings.TrimPrefix(os.Getenv("GODEBUG")+",asyncpreemptoff=1", ",")}
+	_, err = timeCmdEnv(ctx, env, &out, c.duckqBin, "-dir", c.mnt("catalog"), "-n", "5", bestQuery)
 	if err != nil {
 		return r, err
 	}
@@ -190,7 +190,8 @@ func (c *catalogBench) metaAfterChange(ctx context.Context) (catRow, error) {
 // ingestion: (e) the cost of ingesting a pipeline folder copied into the
 // mount, under 5 ms per folder: (cp -r of the folders into runs/<new>/ +
 // the first read of its run_summary.json) minus (the same cp -r into
-// library/templates/, which is stored but not ingested), per folder.
+// library/templates/, which is stored but not ingested), per folder. Best
+// of two rounds, or one when the first takes over 20 s.
 func (c *catalogBench) ingestion(ctx context.Context) (catRow, error) {
 	const rounds = 2
 	r := catRow{name: fmt.Sprintf("(e) ingestion per pipeline folder (cp -r of %d)", c.ingest), target: 5}
@@ -208,14 +209,18 @@ func (c *catalogBench) ingestion(ctx context.Context) (catRow, error) {
 	if len(folders) != c.ingest {
 		return r, fmt.Errorf("%s holds %d pipeline folders, want %d", c.src, len(folders), c.ingest)
 	}
-	cp := func(dest string) (float64, error) {
+	// prepare makes dest and settles the previous copy: any computed read
+	// refreshes the catalog, so its changes are handled before the clock starts.
+	prepare := func(dest string) error {
 		if err := os.Mkdir(dest, 0o755); err != nil {
-			return 0, err
+			return err
 		}
 		flushDirty()
-		// Any computed read refreshes the catalog: the previous copy's
-		// changes are handled before the clock starts.
-		if _, err := c.readSummary(ctx, c.ds0); err != nil {
+		_, err := c.readSummary(ctx, c.ds0)
+		return err
+	}
+	cp := func(dest string) (float64, error) {
+		if err := prepare(dest); err != nil {
 			return 0, err
 		}
 		return timeCmd(ctx, nil, "cp", append(append([]string{"-r"}, folders...), dest)...)
@@ -228,8 +233,12 @@ func (c *catalogBench) ingestion(ctx context.Context) (catRow, error) {
 		}
 		ignored = append(ignored, ms)
 		ds := fmt.Sprintf("bench_ingest_%d", round)
+		dest := c.mnt("runs", ds)
+		if err := prepare(dest); err != nil {
+			return r, err
+		}
 		start := time.Now()
-		if _, err := cp(c.mnt("runs", ds)); err != nil {
+		if _, err := timeCmd(ctx, nil, "cp", append(append([]string{"-r"}, folders...), dest)...); err != nil {
 			return r, err
 		}
 		if err := c.wantSummary(ctx, ds, c.ingest); err != nil {
@@ -240,11 +249,14 @@ func (c *catalogBench) ingestion(ctx context.Context) (catRow, error) {
 			return r, err
 		}
 		native = append(native, ms)
+		if ingest[0] > 20_000 {
+			break // slow enough that one round says it: keep the run short
+		}
 	}
 	in, ig, na := slices.Min(ingest), slices.Min(ignored), slices.Min(native)
 	r.ms = (in - ig) / float64(c.ingest)
 	r.detail = fmt.Sprintf("best of %d: cp -r into runs/ + first run_summary.json %s; cp -r into library/templates/ %s; native cp -r %s",
-		rounds, msText(in), msText(ig), msText(na))
+		len(ingest), msText(in), msText(ig), msText(na))
 	return r, nil
 }
 

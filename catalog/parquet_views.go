@@ -18,53 +18,110 @@ func (c *Catalog) parquetViews(ctx context.Context) ([]View, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Rendering happens later, on the first read or stat of each file,
+	// possibly from another request: keep ctx's values, not its deadline.
+	ctx = context.WithoutCancel(ctx)
+	base := View{Mtime: latest(pipes)}
+	return []View{
+		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderFlat(ctx) }),
+		lazyView("predictions_data.parquet", base, func() ([]byte, error) { return c.renderData(ctx) }),
+		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderMeta(ctx) }),
+	}, nil
+}
+
+// predCount is a stored prediction without its arrays.
+type predCount struct {
+	dataset, pid, partition string
+	n                       int32
+}
+
+// predictionCounts lists predictions in file order, without their arrays:
+// the meta and flat files need only the sample counts.
+func (c *Catalog) predictionCounts(ctx context.Context) ([]predCount, error) {
+	rows, err := c.store.Reader().QueryContext(ctx, `SELECT dataset, pid, partition, n_samples FROM cat_predictions
+		ORDER BY dataset, pid, CASE partition WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []predCount
+	for rows.Next() {
+		var p predCount
+		if err := rows.Scan(&p.dataset, &p.pid, &p.partition, &p.n); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (c *Catalog) renderMeta(ctx context.Context) ([]byte, error) {
+	pipes, err := c.Pipelines(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	rule, err := c.Rule(ctx)
 	if err != nil {
 		return nil, err
 	}
+	counts, err := c.predictionCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byPipe := pipelineIndex(pipes)
+	var meta []MetaRow
+	for _, pc := range counts {
+		if p := byPipe[[2]string{pc.dataset, pc.pid}]; p != nil {
+			meta = append(meta, metaRow(rule, p, pc))
+		}
+	}
+	var b bytes.Buffer
+	err = WriteMeta(&b, meta)
+	return b.Bytes(), err
+}
+
+func (c *Catalog) renderData(ctx context.Context) ([]byte, error) {
 	preds, err := c.predictionRows(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byPipe := map[[2]string]*PipelineRow{}
-	for i := range pipes {
-		byPipe[[2]string{pipes[i].Dataset, pipes[i].PID}] = &pipes[i]
-	}
-	var meta []MetaRow
-	var data []DataRow
+	data := make([]DataRow, 0, len(preds))
 	for _, pr := range preds {
-		p := byPipe[[2]string{pr.dataset, pr.pid}]
-		if p == nil {
-			continue
-		}
-		meta = append(meta, metaRow(rule, p, pr))
 		data = append(data, dataRow(pr))
 	}
-	samples := map[[3]string]int32{}
-	for _, pr := range preds {
-		samples[[3]string{pr.dataset, pr.pid, pr.partition}] = int32(len(pr.yTrue))
+	var b bytes.Buffer
+	err = WriteData(&b, data)
+	return b.Bytes(), err
+}
+
+func (c *Catalog) renderFlat(ctx context.Context) ([]byte, error) {
+	pipes, err := c.Pipelines(ctx, "")
+	if err != nil {
+		return nil, err
 	}
-	var flat []FlatRow
+	counts, err := c.predictionCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	samples := map[[3]string]int32{}
+	for _, pc := range counts {
+		samples[[3]string{pc.dataset, pc.pid, pc.partition}] = pc.n
+	}
+	flat := make([]FlatRow, 0, len(pipes))
 	for i := range pipes {
 		flat = append(flat, flatRow(&pipes[i], samples))
 	}
-	mtime := latest(pipes)
-	var views []View
-	for _, f := range []struct {
-		name  string
-		write func(*bytes.Buffer) error
-	}{
-		{"predictions.parquet", func(b *bytes.Buffer) error { return WriteFlat(b, flat) }},
-		{"predictions_data.parquet", func(b *bytes.Buffer) error { return WriteData(b, data) }},
-		{"predictions_meta.parquet", func(b *bytes.Buffer) error { return WriteMeta(b, meta) }},
-	} {
-		var b bytes.Buffer
-		if err := f.write(&b); err != nil {
-			return nil, err
-		}
-		views = append(views, View{Name: f.name, Mtime: mtime, Data: b.Bytes(), Size: int64(b.Len())})
+	var b bytes.Buffer
+	err = WriteFlat(&b, flat)
+	return b.Bytes(), err
+}
+
+func pipelineIndex(pipes []PipelineRow) map[[2]string]*PipelineRow {
+	m := make(map[[2]string]*PipelineRow, len(pipes))
+	for i := range pipes {
+		m[[2]string{pipes[i].Dataset, pipes[i].PID}] = &pipes[i]
 	}
-	return views, nil
+	return m
 }
 
 // predRow is one stored prediction (a partition of a pipeline).
@@ -108,7 +165,7 @@ func predictionID(ds, pid, partition string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func metaRow(rule BestRule, p *PipelineRow, pr predRow) MetaRow {
+func metaRow(rule BestRule, p *PipelineRow, pr predCount) MetaRow {
 	s, _ := rule.pick(p.TaskType, p.Scores)
 	score := func(part, metric string) *float64 {
 		if v, ok := p.Scores[part][metric]; ok {
@@ -124,7 +181,7 @@ func metaRow(rule BestRule, p *PipelineRow, pr predRow) MetaRow {
 		TrainRMSE: score("train", "rmse"), ValRMSE: score("val", "rmse"), TestRMSE: score("test", "rmse"),
 		TestR2: score("test", "r2"), TestMAE: score("test", "mae"), TestAccuracy: score("test", "accuracy"),
 		TestBalancedAccuracy: score("test", "balanced_accuracy"),
-		NSamples:             int32(len(pr.yTrue)), CreatedAt: p.created(), RunDeleted: !p.Present, Status: p.Status}
+		NSamples:             pr.n, CreatedAt: p.created(), RunDeleted: !p.Present, Status: p.Status}
 	return m
 }
 

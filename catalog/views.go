@@ -17,6 +17,7 @@ type View struct {
 	Blob  backing.Digest // the content is this stored blob (a byte copy)
 	Size  int64          // exact size in bytes
 	Data  []byte         // rendered content, when Blob is zero
+	lazy  *lazyContent   // content rendered on first use (see view_lazy.go)
 }
 
 // rendered caches one folder's views for one catalog generation.

@@ -133,7 +133,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	}
 	h.mu.Unlock()
 	if view != nil {
-		return h.dir.fsys.viewEntry(ctx, h.dir.EmbeddedInode(), h.overlay, view, out), 0
+		return h.dir.fsys.viewEntry(ctx, h.dir.EmbeddedInode(), h.overlay, view, out)
 	}
 	if !found {
 		return h.dir.Lookup(ctx, name, out)

@@ -66,7 +66,7 @@ func (n *dirNode) lookupView(ctx context.Context, name string, out *fuse.EntryOu
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), p, &v, out), 0
+	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), p, &v, out)
 }
 
 // entry fills a FUSE entry reply for child a and returns its Inode.

@@ -97,10 +97,12 @@ func joinPath(parts ...string) string { return strings.Join(parts, "/") }
 // viewEntry fills a lookup reply for computed entry v of the folder at
 // overlay path dir and returns its inode. Timeouts are zero: the kernel
 // asks again at every use, so a renamed best file is never served stale.
-func (f *fsys) viewEntry(ctx context.Context, parent *fs.Inode, dir string, v *catalog.View, out *fuse.EntryOut) *fs.Inode {
+func (f *fsys) viewEntry(ctx context.Context, parent *fs.Inode, dir string, v *catalog.View, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	path := joinPath(dir, v.Name)
 	ino := viewIno(path)
-	f.fillViewAttr(v, ino, &out.Attr)
+	if err := f.fillViewAttr(v, ino, &out.Attr); err != nil {
+		return nil, f.toErrno("lookup view", ino, err)
+	}
 	out.SetEntryTimeout(0)
 	out.SetAttrTimeout(0)
 	var ops fs.InodeEmbedder = &viewFile{fsys: f, dir: dir, name: v.Name}
@@ -108,7 +110,7 @@ func (f *fsys) viewEntry(ctx context.Context, parent *fs.Inode, dir string, v *c
 	if v.Dir {
 		ops, mode = &viewDir{fsys: f, path: path}, syscall.S_IFDIR
 	}
-	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: mode, Ino: ino})
+	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: mode, Ino: ino}), 0
 }
 
 // viewDirEntry lists computed entry v of the folder at overlay path dir.

@@ -39,7 +39,9 @@ func (n *viewDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrO
 	if errno != 0 {
 		return errno
 	}
-	n.fsys.fillViewAttr(&v, n.StableAttr().Ino, &out.Attr)
+	if err := n.fsys.fillViewAttr(&v, n.StableAttr().Ino, &out.Attr); err != nil {
+		return n.fsys.toErrno("getattr view", n.StableAttr().Ino, err)
+	}
 	out.SetTimeout(0)
 	return 0
 }
@@ -68,7 +70,7 @@ func (n *viewDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), n.path, &v, out), 0
+	return n.fsys.viewEntry(ctx, n.EmbeddedInode(), n.path, &v, out)
 }
 
 func (n *viewDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {

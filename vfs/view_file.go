@@ -47,7 +47,9 @@ func (n *viewFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 	if errno != 0 {
 		return errno
 	}
-	n.fsys.fillViewAttr(&v, n.StableAttr().Ino, &out.Attr)
+	if err := n.fsys.fillViewAttr(&v, n.StableAttr().Ino, &out.Attr); err != nil {
+		return n.fsys.toErrno("getattr view", n.StableAttr().Ino, err)
+	}
 	out.SetTimeout(0)
 	return 0
 }
@@ -68,7 +70,11 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if errno != 0 {
 		return nil, 0, errno
 	}
-	h := &viewHandle{data: v.Data}
+	data, err := v.Content()
+	if err != nil {
+		return nil, 0, n.fsys.toErrno("open view", n.StableAttr().Ino, err)
+	}
+	h := &viewHandle{data: data}
 	if !v.Blob.IsZero() {
 		b, err := n.fsys.store.OpenBlob(ctx, v.Blob)
 		if err != nil {
@@ -114,12 +120,19 @@ func (h *viewHandle) Release(ctx context.Context) syscall.Errno {
 }
 
 // fillViewAttr describes a computed entry: owned like the workspace root,
-// read-only for everybody.
-func (f *fsys) fillViewAttr(v *catalog.View, ino uint64, out *fuse.Attr) {
-	a := backing.Attr{Ino: ino, Mode: syscall.S_IFREG | 0o444, Nlink: 1, Size: v.Size,
+// read-only for everybody, with its exact size (rendering it if needed).
+func (f *fsys) fillViewAttr(v *catalog.View, ino uint64, out *fuse.Attr) error {
+	a := backing.Attr{Ino: ino, Mode: syscall.S_IFREG | 0o444, Nlink: 1,
 		Uid: f.owner.Uid, Gid: f.owner.Gid, Mtime: v.Mtime, Ctime: v.Mtime, Atime: v.Mtime}
 	if v.Dir {
-		a.Mode, a.Nlink, a.Size = syscall.S_IFDIR|0o555, 2, 0
+		a.Mode, a.Nlink = syscall.S_IFDIR|0o555, 2
+	} else {
+		size, err := v.ExactSize()
+		if err != nil {
+			return err
+		}
+		a.Size = size
 	}
 	fillAttr(&a, out)
+	return nil
 }

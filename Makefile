@@ -24,8 +24,8 @@ build:
 test:
 	$(GO) vet ./...
 	bash .ci/layering.sh
+	cd integration/duckdb && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m .
 	$(GO) test -race -count=1 -timeout 30m ./...
-	cd integration/duckdb && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 lint:
 	bash .ci/layering.sh

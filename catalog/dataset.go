@@ -49,19 +49,36 @@ func (p *PipelineRow) RunDate() string {
 // Pipelines returns the catalog's pipelines of one dataset (all datasets
 // when ds is ""), deleted ones included, by dataset and folder name.
 func (c *Catalog) Pipelines(ctx context.Context, ds string) ([]PipelineRow, error) {
-	db := c.store.Reader()
-	rows, err := db.QueryContext(ctx, `SELECT p.dataset, p.pid, p.number, p.name, p.hash, p.dir_ino IS NOT NULL,
-		coalesce(p.deleted_ns, 0), p.status, p.task_type, p.model, p.model_class, p.preprocessing, p.config_name,
-		p.created_at, p.duration_sec, p.pred_blob, p.pred_size, p.pipe_blob, p.pipe_size, p.first_seen_ns,
-		p.updated_ns, coalesce(b.pid = p.pid, 0)
+	out, err := c.pipelineRows(ctx, byDataset("p.dataset", ds), dsArgs(ds)...)
+	if err != nil {
+		return nil, err
+	}
+	index := make(map[[2]string]int, len(out))
+	for i := range out {
+		index[[2]string{out[i].Dataset, out[i].PID}] = i
+	}
+	return out, c.loadScores(ctx, ds, out, index)
+}
+
+// currentBests returns each dataset's best pipeline whose folder exists,
+// without scores: the views that need only names and blobs read no more.
+func (c *Catalog) currentBests(ctx context.Context) ([]PipelineRow, error) {
+	return c.pipelineRows(ctx, "WHERE b.pid = p.pid AND p.dir_ino IS NOT NULL")
+}
+
+// pipelineRows reads cat_pipelines rows (without scores) matching where.
+func (c *Catalog) pipelineRows(ctx context.Context, where string, args ...any) ([]PipelineRow, error) {
+	rows, err := c.store.Reader().QueryContext(ctx, `SELECT p.dataset, p.pid, p.number, p.name, p.hash,
+		p.dir_ino IS NOT NULL, coalesce(p.deleted_ns, 0), p.status, p.task_type, p.model, p.model_class,
+		p.preprocessing, p.config_name, p.created_at, p.duration_sec, p.pred_blob, p.pred_size, p.pipe_blob,
+		p.pipe_size, p.first_seen_ns, p.updated_ns, coalesce(b.pid = p.pid, 0)
 		FROM cat_pipelines p LEFT JOIN cat_best b ON b.dataset = p.dataset
-		`+byDataset("p.dataset", ds)+` ORDER BY p.dataset, p.pid`, dsArgs(ds)...)
+		`+where+` ORDER BY p.dataset, p.pid`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []PipelineRow
-	index := map[[2]string]int{}
 	for rows.Next() {
 		var p PipelineRow
 		var del, first, upd int64
@@ -82,13 +99,9 @@ func (c *Catalog) Pipelines(ctx context.Context, ds string) ([]PipelineRow, erro
 		copy(p.PipeBlob[:], pipe)
 		p.FirstSeen, p.Updated = time.Unix(0, first), time.Unix(0, upd)
 		p.Scores = map[string]map[string]float64{}
-		index[[2]string{p.Dataset, p.PID}] = len(out)
 		out = append(out, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, c.loadScores(ctx, ds, out, index)
+	return out, rows.Err()
 }
 
 func (c *Catalog) loadScores(ctx context.Context, ds string, out []PipelineRow, index map[[2]string]int) error {
@@ -116,18 +129,23 @@ func (c *Catalog) loadScores(ctx context.Context, ds string, out []PipelineRow, 
 
 // Datasets lists the datasets the catalog knows, deleted ones included.
 func (c *Catalog) Datasets(ctx context.Context) ([]string, error) {
-	rows, err := c.store.Reader().QueryContext(ctx, `SELECT DISTINCT dataset FROM cat_pipelines ORDER BY dataset`)
+	return c.queryStrings(ctx, `SELECT DISTINCT dataset FROM cat_pipelines ORDER BY dataset`)
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func (c *Catalog) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := c.store.Reader().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var ds string
-		if err := rows.Scan(&ds); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, ds)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -202,19 +202,5 @@ func (c *Catalog) knownPipelines(ctx context.Context, ds string) (map[string]uin
 }
 
 func (c *Catalog) knownDatasets(ctx context.Context) ([]string, error) {
-	rows, err := c.store.Reader().QueryContext(ctx,
-		`SELECT DISTINCT dataset FROM cat_pipelines WHERE dir_ino IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var ds string
-		if err := rows.Scan(&ds); err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, rows.Err()
+	return c.queryStrings(ctx, `SELECT DISTINCT dataset FROM cat_pipelines WHERE dir_ino IS NOT NULL`)
 }

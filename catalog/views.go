@@ -109,33 +109,23 @@ func (c *Catalog) datasetViews(ctx context.Context, ds string) ([]View, error) {
 
 // exportDirs: one folder per dataset that has a best pipeline.
 func (c *Catalog) exportDirs(ctx context.Context) ([]View, error) {
-	rows, err := c.Pipelines(ctx, "")
-	if err != nil {
-		return nil, err
-	}
+	bests, err := c.currentBests(ctx)
 	var views []View
-	for i := range rows {
-		if p := &rows[i]; p.Best && p.Present {
-			views = append(views, View{Name: p.Dataset, Dir: true, Mtime: p.Updated})
-		}
+	for _, p := range bests {
+		views = append(views, View{Name: p.Dataset, Dir: true, Mtime: p.Updated})
 	}
-	return views, nil
+	return views, err
 }
 
 // bestPredictionViews: exports/best_predictions/<ds>_<date>_<pipeline>.csv.
 func (c *Catalog) bestPredictionViews(ctx context.Context) ([]View, error) {
-	rows, err := c.Pipelines(ctx, "")
-	if err != nil {
-		return nil, err
-	}
+	bests, err := c.currentBests(ctx)
 	var views []View
-	for i := range rows {
-		if p := &rows[i]; p.Best && p.Present {
-			name := fmt.Sprintf("%s_%s_%s.csv", p.Dataset, p.RunDate(), p.PID)
-			views = append(views, View{Name: name, Mtime: p.Updated, Blob: p.PredBlob, Size: p.PredSize})
-		}
+	for _, p := range bests {
+		name := fmt.Sprintf("%s_%s_%s.csv", p.Dataset, p.RunDate(), p.PID)
+		views = append(views, View{Name: name, Mtime: p.Updated, Blob: p.PredBlob, Size: p.PredSize})
 	}
-	return views, nil
+	return views, err
 }
 
 // exportViews: the best pipeline of each model class of a dataset.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"sync"
@@ -39,7 +38,7 @@ type openFile struct {
 	dirty   bool       // spool differs from the committed content
 	size    int64
 	mtime   time.Time
-	hasher  hash.Hash // running hash of spool[0:hashed], valid while hashOK
+	hasher  *pipeHasher // running hash of the content's first hashed bytes, valid while hashOK
 	hashed  int64
 	hashOK  bool
 	writers int // handles that may write
@@ -141,7 +140,7 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool) error {
 		return err
 	}
 	of.mtime, of.sealed = a.Mtime, false
-	of.hasher, of.hashed, of.hashOK = sha256.New(), 0, true
+	of.hasher, of.hashed, of.hashOK = newPipeHasher(), 0, true
 	switch {
 	case trunc || a.Size == 0:
 		of.mem, of.size = nil, 0
@@ -209,6 +208,9 @@ func (of *openFile) unseal() error {
 // stopWriting drops the in-memory content or closes and removes the
 // spool's name (a committed blob keeps its own name). Call with of.mu held.
 func (of *openFile) stopWriting() {
+	if of.hasher != nil {
+		of.hasher.Close()
+	}
 	if of.spool != nil {
 		of.spool.Close()
 		os.Remove(of.spool.Name())

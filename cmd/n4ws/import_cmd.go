@@ -12,16 +12,22 @@ import (
 func newImportCmd(g *globals) *cobra.Command {
 	var ds string
 	cmd := &cobra.Command{
-		Use:   "import FILE.zip --dataset D",
+		Use:   "import FILE.zip --dataset D | import WORKSPACE_DIR [--dataset D]",
 		Short: "Put a library or export zip back as pipeline folders of runs/D/ (next free numbers)",
 		Long: "Put a library or export zip back as pipeline folders of runs/D/: each pipeline folder of the zip\n" +
 			"gets the dataset's next free number; its _binaries/ and _data/ join the dataset's (a file already\n" +
 			"there must have the same content). FILE may also be a library zip's path in the store\n" +
 			"(library/trained/...). A zip with absolute or '..' paths, outside symlinks, duplicate entries\n" +
-			"or an unreasonable expansion ratio is refused before anything is written.",
+			"or an unreasonable expansion ratio is refused before anything is written.\n\n" +
+			"When the argument is a folder, it is imported as a nirs4all workspace (eras A, B, C): every file is\n" +
+			"kept under runs/<ds>/, metrics.json and predictions.csv are synthesised per pipeline, clashing\n" +
+			"numbers are renumbered, and pipelines imported before are left alone (--dataset: only that one).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
+				return importWorkspace(cmd, g, args[0], ds)
+			}
 			if err := catalog.CheckDatasetName(ds); err != nil {
 				return fmt.Errorf("--dataset: %w", err)
 			}

@@ -123,10 +123,30 @@ func parseDoc(t testing.TB, name string) []docBlock {
 		b.text = strings.Join(body, "\n")
 		if first := b.firstLine(); strings.HasPrefix(first, docsSkipMarker) {
 			b.skip = strings.Trim(strings.TrimSpace(strings.TrimPrefix(first, docsSkipMarker)), "()— -")
+		} else if reason, ok := htmlSkip(lines, b.line-1); ok {
+			b.skip = reason
 		}
 		blocks = append(blocks, b)
 	}
 	return blocks
+}
+
+// htmlSkip reads a skip marker written as an HTML comment on the line
+// before a fence ("<!-- docs-test: skip (reason) -->"), invisible when the
+// markdown is rendered: the README's first block stays two clean commands.
+func htmlSkip(lines []string, fence int) (string, bool) {
+	if fence < 1 {
+		return "", false
+	}
+	l := strings.TrimSpace(lines[fence-1])
+	if !strings.HasPrefix(l, "<!--") || !strings.HasSuffix(l, "-->") {
+		return "", false
+	}
+	inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "<!--"), "-->"))
+	if !strings.HasPrefix(inner, docsSkipMarker[2:]) {
+		return "", false
+	}
+	return strings.Trim(strings.TrimSpace(strings.TrimPrefix(inner, docsSkipMarker[2:])), "()— -"), true
 }
 
 // checkBlocks reports what would let a shell block escape the docs test:

@@ -80,6 +80,9 @@ func (p *WSImport) Bytes() int64 {
 // in the store t. only, when not "", restricts the import to one dataset.
 // Nothing is written.
 func PlanWorkspaceImport(ctx context.Context, src fs.FS, t Tree, only string) (*WSImport, error) {
+	if p, ok, err := planOtherLayout(ctx, src, t, only); ok {
+		return p, err // a nirs4all store, or era 0's results/
+	}
 	w, err := scanWorkspace(src)
 	if err != nil {
 		return nil, err

@@ -50,9 +50,9 @@ var notImported = map[string]string{
 	"exports":   "nirs4all exports are recomputed by n4ws (exports/<ds>/)",
 	"library":   "nirs4all library folders are not imported (use n4ws library save)",
 	"catalog":   "nirs4all catalog Parquet files are recomputed by n4ws (catalog/)",
-	"results":   "era 0 results/ folders are not supported yet",
-	"artifacts": "part of a nirs4all store (store.sqlite), not supported yet",
-	"arrays":    "part of a nirs4all store (store.sqlite), not supported yet",
+	"results":   "era 0 results/ beside runs/: import a copy of the workspace without runs/ to bring it in",
+	"artifacts": "part of a nirs4all store (store.sqlite) beside runs/: import a copy without runs/ to bring it in",
+	"arrays":    "part of a nirs4all store (store.sqlite) beside runs/: import a copy without runs/ to bring it in",
 }
 
 // ErrNotWorkspace is returned for a folder nirs4all did not make.

@@ -59,6 +59,9 @@ demo: build
 	echo "  cat $(DEMO_WS)/runs/$$ds/$$p/metrics.json"; \
 	echo "  cat $(DEMO_WS)/runs/$$ds/best_*.csv | head     # computed: the dataset's best pipeline"; \
 	echo "  ls -R $(DEMO_WS)/exports $(DEMO_WS)/catalog"; \
+	echo "  xdg-open $(DEMO_WS)/exports/session_reports/$$ds.html    # or any browser: a self-contained report"; \
+	echo "  duckdb -c \"SELECT dataset, pipeline, rmse FROM '$(DEMO_WS)/catalog/predictions.parquet' QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY rmse) = 1\""; \
+	echo "  python3 -c \"import polars as pl; print(pl.read_parquet('$(DEMO_WS)/catalog/predictions.parquet').sort('rmse').head())\""; \
 	echo "  $(N4WS) --store $(DEMO)/store stats"; \
 	echo "Stop with: make demo-stop"
 

@@ -11,8 +11,6 @@ import (
 	"io/fs"
 	"maps"
 	"path"
-	"sort"
-	"time"
 
 	"github.com/n4ws/n4ws/backing"
 )
@@ -176,17 +174,7 @@ func era0Imported(ctx context.Context, t Tree, dsDir string, existing map[int]st
 // metrics.json and predictions.csv unless it has them.
 func (p *WSImport) planEra0Pipeline(ds string, ep *era0Pipe, rows []importRow) {
 	dir := "runs/" + ds + "/" + ep.n.dest
-	var newest time.Time
-	rels := make([]string, 0, len(ep.files))
-	for rel := range ep.files {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
-	for _, rel := range rels {
-		f := ep.files[rel]
-		newest = later(newest, f.mtime)
-		p.writes = append(p.writes, wsWrite{dst: dir + "/" + rel, src: ep.dir + "/" + rel, size: f.size, mtime: f.mtime, pipeline: dir})
-	}
+	newest := p.planCopies(dir, ep.dir, ep.files)
 	pp := WSPipeline{Dataset: ds, Source: ep.dir, Dest: ep.n.dest}
 	_, hasM := ep.files[metricsFile]
 	_, hasP := ep.files[predictionsFile]

@@ -276,29 +276,67 @@ func treeFiles(ctx context.Context, t Tree, dir string) (map[string]TreeEntry, e
 // number keeps each new pipeline's number when free and gives the others,
 // in source order, the numbers after the highest in use.
 func (p *WSImport) number(ds string, existing map[int]string, fresh []*srcPipe) error {
+	wants := make([]string, len(fresh))
+	for i, sp := range fresh {
+		wants[i] = sp.pid
+	}
+	dests, moved, err := assignNumbers(existing, wants)
+	if err != nil {
+		return err
+	}
+	for i, sp := range fresh {
+		sp.dest = dests[i]
+		if moved[i] {
+			p.note("renumbered %s/%s → runs/%s/%s (number taken)", sp.run.Dir, sp.pid, ds, sp.dest)
+		}
+	}
+	return nil
+}
+
+// planCopies plans the copy of a folder's files, in name order, into the
+// pipeline folder dir, and returns the newest modification time.
+func (p *WSImport) planCopies(dir, srcDir string, files map[string]srcFile) time.Time {
+	var newest time.Time
+	rels := make([]string, 0, len(files))
+	for rel := range files {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		f := files[rel]
+		newest = later(newest, f.mtime)
+		p.writes = append(p.writes, wsWrite{dst: dir + "/" + rel, src: srcDir + "/" + rel, size: f.size, mtime: f.mtime, pipeline: dir})
+	}
+	return newest
+}
+
+// assignNumbers keeps each wanted folder name's number when it is free and
+// gives the others, in order, the numbers after the highest in use. It
+// returns the folder names to use and which of them were renumbered.
+func assignNumbers(existing map[int]string, wants []string) ([]string, []bool, error) {
 	used := map[int]bool{}
 	highest := 0
 	for n := range existing {
 		used[n], highest = true, max(highest, n)
 	}
-	var clash []*srcPipe
-	for _, sp := range fresh {
-		n, _, _, _ := ParsePipelineID(sp.pid)
+	dests, moved := make([]string, len(wants)), make([]bool, len(wants))
+	var clash []int
+	for i, w := range wants {
+		n, _, _, _ := ParsePipelineID(w)
 		if used[n] {
-			clash = append(clash, sp)
+			clash = append(clash, i)
 			continue
 		}
-		used[n], highest, sp.dest = true, max(highest, n), sp.pid
+		used[n], highest, dests[i] = true, max(highest, n), w
 	}
-	for _, sp := range clash {
+	for _, i := range clash {
 		highest++
 		if highest > 9999 {
-			return errors.New("pipeline numbers would pass 9999")
+			return nil, nil, errors.New("pipeline numbers would pass 9999")
 		}
-		sp.dest = fmt.Sprintf("%04d_%s", highest, sp.pid[5:])
-		p.note("renumbered %s/%s → runs/%s/%s (number taken)", sp.run.Dir, sp.pid, ds, sp.dest)
+		dests[i], moved[i] = fmt.Sprintf("%04d_%s", highest, wants[i][5:]), true
 	}
-	return nil
+	return dests, moved, nil
 }
 
 // planPipeline writes a new pipeline folder: its files, and metrics.json
@@ -306,17 +344,7 @@ func (p *WSImport) number(ds string, existing map[int]string, fresh []*srcPipe) 
 func (p *WSImport) planPipeline(ds string, sp *srcPipe, rows []importRow) {
 	dir := "runs/" + ds + "/" + sp.dest
 	srcDir := sp.run.Dir + "/" + sp.pid
-	var newest time.Time
-	rels := make([]string, 0, len(sp.files))
-	for rel := range sp.files {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
-	for _, rel := range rels {
-		f := sp.files[rel]
-		newest = later(newest, f.mtime)
-		p.writes = append(p.writes, wsWrite{dst: dir + "/" + rel, src: srcDir + "/" + rel, size: f.size, mtime: f.mtime, pipeline: dir})
-	}
+	newest := p.planCopies(dir, srcDir, sp.files)
 	pp := WSPipeline{Dataset: ds, Source: srcDir, Dest: sp.dest}
 	_, hasM := sp.files[metricsFile]
 	_, hasP := sp.files[predictionsFile]

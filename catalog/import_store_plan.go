@@ -155,27 +155,19 @@ func importedIDs(ctx context.Context, t Tree, dsDir string, existing map[int]str
 // numberFresh keeps each new folder's wanted number when free and gives
 // the others, in order, the numbers after the highest in use.
 func (p *WSImport) numberFresh(ds string, existing map[int]string, fresh []*numbered) error {
-	used := map[int]bool{}
-	highest := 0
-	for n := range existing {
-		used[n], highest = true, max(highest, n)
+	wants := make([]string, len(fresh))
+	for i, f := range fresh {
+		wants[i] = f.want
 	}
-	var clash []*numbered
-	for _, f := range fresh {
-		n, _, _, _ := ParsePipelineID(f.want)
-		if used[n] {
-			clash = append(clash, f)
-			continue
-		}
-		used[n], highest, f.dest = true, max(highest, n), f.want
+	dests, moved, err := assignNumbers(existing, wants)
+	if err != nil {
+		return err
 	}
-	for _, f := range clash {
-		highest++
-		if highest > 9999 {
-			return fmt.Errorf("pipeline numbers would pass 9999")
+	for i, f := range fresh {
+		f.dest = dests[i]
+		if moved[i] {
+			p.note("renumbered %s (%s) → runs/%s/%s (number taken)", f.src, f.want, ds, f.dest)
 		}
-		f.dest = fmt.Sprintf("%04d_%s", highest, f.want[5:])
-		p.note("renumbered %s (%s) → runs/%s/%s (number taken)", f.src, f.want, ds, f.dest)
 	}
 	return nil
 }

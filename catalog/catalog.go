@@ -19,6 +19,8 @@ type Catalog struct {
 	log   *slog.Logger   // read only
 	skel  skeletonInos   // read only
 
+	reports Reports // read only; nil: no report files
+
 	refreshMu sync.Mutex // one Refresh at a time in this process
 
 	cacheMu sync.Mutex // protects cache
@@ -28,6 +30,9 @@ type Catalog struct {
 // Options configure a Catalog.
 type Options struct {
 	Logger *slog.Logger
+	// Reports draws the HTML reports and charts (report.Views); nil leaves
+	// the report folders empty.
+	Reports Reports
 }
 
 // skeletonInos are the folders the catalog reads or writes by role.
@@ -43,7 +48,7 @@ func Open(ctx context.Context, store *backing.Store, opts Options) (*Catalog, er
 	if err := store.EnsureSchema(ctx, "catalog", migrations); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	c := &Catalog{store: store, log: opts.Logger, cache: map[string]rendered{}}
+	c := &Catalog{store: store, log: opts.Logger, reports: opts.Reports, cache: map[string]rendered{}}
 	for _, s := range []struct {
 		path string
 		ino  *uint64

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // Limits that keep one bad file from stalling the mount.
@@ -36,7 +37,7 @@ type pipelineRecord struct {
 // refresh.
 func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineRecord, error) {
 	rec := &pipelineRecord{ref: ref}
-	rec.number, rec.name, rec.hash, _ = ParsePipelineID(ref.pid)
+	rec.number, rec.name, rec.hash, _ = nirs4all.ParsePipelineID(ref.pid)
 	names, attrs, err := c.store.ReadDirPlus(ctx, ref.ino)
 	if err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineR
 			rec.failed = true
 		case name == "metrics.json":
 			if data := c.readFile(ctx, rec, name, a); data != nil {
-				if m, err := ParseMetrics(data); err != nil {
+				if m, err := nirs4all.ParseMetrics(data); err != nil {
 					rec.fail(name, err)
 				} else {
 					rec.metrics = &m
@@ -61,7 +62,7 @@ func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineR
 		case name == "predictions.csv":
 			rec.predBlob, rec.predSize = a.Blob, a.Size
 			if data := c.readFile(ctx, rec, name, a); data != nil {
-				if p, err := ParsePredictions(data, maxPredictRows); err != nil {
+				if p, err := nirs4all.ParsePredictions(data, maxPredictRows); err != nil {
 					rec.fail(name, err)
 				} else {
 					rec.preds = p
@@ -70,7 +71,7 @@ func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineR
 		case name == "pipeline.json":
 			rec.pipeBlob, rec.pipeSize = a.Blob, a.Size
 			if data := c.readFile(ctx, rec, name, a); data != nil {
-				if p, err := ParsePipelineJSON(data); err != nil {
+				if p, err := nirs4all.ParsePipelineJSON(data); err != nil {
 					rec.fail(name, err)
 				} else {
 					pipeline = &p
@@ -78,7 +79,7 @@ func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineR
 			}
 		case name == "manifest.yaml":
 			if data := c.readFile(ctx, rec, name, a); data != nil {
-				if m, err := ParseManifest(data); err != nil {
+				if m, err := nirs4all.ParseManifest(data); err != nil {
 					rec.fail(name, err)
 				} else {
 					manifest = &m
@@ -86,7 +87,7 @@ func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineR
 			}
 		case strings.HasPrefix(name, "folds_") && strings.HasSuffix(name, ".csv"):
 			if data := c.readFile(ctx, rec, name, a); data != nil {
-				if _, err := ParseFolds(name, data); err != nil {
+				if _, err := nirs4all.ParseFolds(name, data); err != nil {
 					rec.fail(name, err)
 				}
 			}

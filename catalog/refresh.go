@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // Refreshed says what a Refresh changed.
@@ -111,7 +112,7 @@ func (c *Catalog) plan(ctx context.Context, dirty []backing.DirtyDir) (*refreshP
 			if err := c.planDataset(ctx, p, parts[1], d.Ino, ingest); err != nil {
 				return nil, err
 			}
-		case len(parts) == 3 && IsPipelineFolder(parts[2]):
+		case len(parts) == 3 && nirs4all.IsPipelineFolder(parts[2]):
 			ingest[parts[1]+"/"+parts[2]] = pipelineRef{parts[1], parts[2], d.Ino}
 			p.datasets[parts[1]] = true
 		}
@@ -167,7 +168,7 @@ func (c *Catalog) planDataset(ctx context.Context, p *refreshPlan, ds string, in
 	}
 	present := map[string]uint64{}
 	for _, e := range ents {
-		if !isDirMode(e.Mode) || !IsPipelineFolder(e.Name) {
+		if !isDirMode(e.Mode) || !nirs4all.IsPipelineFolder(e.Name) {
 			continue
 		}
 		present[e.Name] = e.Ino

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // What `n4ws status` and `n4ws runs next-id` ask of the catalog: counts per
@@ -170,7 +171,7 @@ func (c *Catalog) strayIn(ctx context.Context, ino uint64) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if isDirMode(e.Mode) && !strings.HasPrefix(e.Name, "_") && !IsPipelineFolder(e.Name) {
+		if isDirMode(e.Mode) && !strings.HasPrefix(e.Name, "_") && !nirs4all.IsPipelineFolder(e.Name) {
 			out = append(out, e.Name)
 		}
 	}
@@ -227,7 +228,7 @@ func (c *Catalog) NextID(ctx context.Context, ds string) (int, error) {
 	}
 	highest := 0
 	for _, e := range ents {
-		if n, _, _, ok := ParsePipelineID(e.Name); ok && isDirMode(e.Mode) && n > highest {
+		if n, _, _, ok := nirs4all.ParsePipelineID(e.Name); ok && isDirMode(e.Mode) && n > highest {
 			highest = n
 		}
 	}
@@ -264,5 +265,5 @@ func pendingKind(p string) bool {
 	if parts[0] != "runs" {
 		return false
 	}
-	return len(parts) <= 2 || (len(parts) == 3 && IsPipelineFolder(parts[2]))
+	return len(parts) <= 2 || (len(parts) == 3 && nirs4all.IsPipelineFolder(parts[2]))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // dirNode is a stored directory.
@@ -111,7 +112,7 @@ func (n *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	// Pipeline numbers are unique within a dataset: mkdir of a taken
 	// number fails with EEXIST (checked in the creating transaction), so
 	// parallel writers cannot collide.
-	if p, err := n.overlayPath(ctx); err == nil && strings.HasPrefix(p, "runs/") && catalog.IsPipelineFolder(name) {
+	if p, err := n.overlayPath(ctx); err == nil && strings.HasPrefix(p, "runs/") && nirs4all.IsPipelineFolder(name) {
 		nn.UniquePrefix = name[:5]
 	}
 	return n.create(ctx, name, nn, out)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
 )
 
 const archivesDir = "catalog/archives"
@@ -23,7 +24,7 @@ func newCatalogArchiveCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			kind, err := kindFlag(catalog.KindFiltered, map[string]*bool{catalog.KindFiltered: &filtered, catalog.KindPipeline: &pipeline})
+			kind, err := kindFlag(bundle.KindFiltered, map[string]*bool{bundle.KindFiltered: &filtered, bundle.KindPipeline: &pipeline})
 			if err != nil {
 				return err
 			}
@@ -48,7 +49,7 @@ func newCatalogArchiveCmd(g *globals) *cobra.Command {
 			if _, err := w.store.ResolvePath(ctx, dst); err == nil {
 				return fmt.Errorf("%s exists already (n4ws catalog forget %s --confirm removes it)", dst, dst)
 			}
-			plan, err := catalog.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
+			plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/report"
 )
 
 // workspace is an open store and its catalog, brought up to date.
@@ -30,7 +31,7 @@ func (g *globals) openWorkspace(ctx context.Context) (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Open(ctx, s, catalog.Options{Logger: slog.Default()})
+	cat, err := catalog.Open(ctx, s, catalog.Options{Logger: slog.Default(), Reports: report.Views{}})
 	if err != nil {
 		s.Close()
 		return nil, err

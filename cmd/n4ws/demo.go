@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/demo"
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
-	opts := catalog.DemoOptions{Datasets: 3, Pipelines: 150, Samples: 100, Seed: 42}
+	opts := demo.DemoOptions{Datasets: 3, Pipelines: 150, Samples: 100, Seed: 42}
 	var toDir string
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -39,7 +39,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				}
 				return write(ctx, path, data)
 			}
-			err = catalog.Demo(cmd.Context(), opts, emit)
+			err = demo.Demo(cmd.Context(), opts, emit)
 			bar.done()
 			if err != nil {
 				return err
@@ -49,10 +49,10 @@ func newDemoCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&opts.Datasets, "datasets", opts.Datasets,
-		fmt.Sprintf("number of datasets (1-%d; past 6 the names repeat with a suffix: wheat_protein_02...)", catalog.MaxDemoDatasets))
+		fmt.Sprintf("number of datasets (1-%d; past 6 the names repeat with a suffix: wheat_protein_02...)", demo.MaxDemoDatasets))
 	cmd.Flags().IntVar(&opts.Pipelines, "pipelines", opts.Pipelines, "pipelines per dataset (1-9999)")
 	cmd.Flags().IntVar(&opts.Samples, "samples", opts.Samples,
-		fmt.Sprintf("rows of each predictions.csv: 60%% train, 20%% val, 20%% test (10-%d)", catalog.MaxDemoSamples))
+		fmt.Sprintf("rows of each predictions.csv: 60%% train, 20%% val, 20%% test (10-%d)", demo.MaxDemoSamples))
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", opts.Seed, "random seed: the same seed gives the same files")
 	cmd.Flags().StringVar(&toDir, "to-dir", "", "write the workspace into this ordinary folder instead of the store")
 	return cmd
@@ -60,7 +60,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 
 // demoWriter returns where the demo's files go: the store, or an ordinary
 // folder when toDir is set (the store is then not opened at all).
-func demoWriter(ctx context.Context, g *globals, toDir string) (write catalog.Emit, where string, closeFn func(), err error) {
+func demoWriter(ctx context.Context, g *globals, toDir string) (write demo.Emit, where string, closeFn func(), err error) {
 	if toDir != "" {
 		dir, err := filepath.Abs(toDir)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
 )
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -20,7 +21,7 @@ func newExportCmd(g *globals) *cobra.Command {
 		Short: "Write a pipeline folder as a zip to share (n4ws import reads it back)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec := catalog.BundleSpec{Kind: catalog.KindExport}
+			spec := bundle.BundleSpec{Kind: bundle.KindExport}
 			for _, inc := range include {
 				switch strings.TrimSpace(inc) {
 				case "binaries":
@@ -49,7 +50,7 @@ func newExportCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func exportRun(cmd *cobra.Command, g *globals, spec catalog.BundleSpec, from, output string) error {
+func exportRun(cmd *cobra.Command, g *globals, spec bundle.BundleSpec, from, output string) error {
 	ctx := cmd.Context()
 	ds, pid, err := parseFrom(from)
 	if err != nil {
@@ -60,12 +61,12 @@ func exportRun(cmd *cobra.Command, g *globals, spec catalog.BundleSpec, from, ou
 		return err
 	}
 	defer w.Close()
-	base, err := w.bundleSpec(ctx, catalog.KindExport, strings.TrimSuffix(filepath.Base(output), ".zip"), ds, pid)
+	base, err := w.bundleSpec(ctx, bundle.KindExport, strings.TrimSuffix(filepath.Base(output), ".zip"), ds, pid)
 	if err != nil {
 		return err
 	}
 	base.Binaries, base.Data = spec.Binaries, spec.Data
-	plan, err := catalog.PlanBundle(ctx, catalog.StoreTree{S: w.store}, base)
+	plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, base)
 	if err != nil {
 		return err
 	}

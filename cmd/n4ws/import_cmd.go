@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
 )
 
 func newImportCmd(g *globals) *cobra.Command {
@@ -45,7 +46,7 @@ func newImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := catalog.PlanImport(ctx, catalog.StoreTree{S: w.store}, es, ds, next)
+			plan, err := bundle.PlanImport(ctx, catalog.StoreTree{S: w.store}, es, ds, next)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -72,7 +73,7 @@ func newImportCmd(g *globals) *cobra.Command {
 }
 
 // readImportZip opens and checks a zip file, or a library zip in the store.
-func readImportZip(cmd *cobra.Command, w *workspace, name string) ([]*catalog.ZipEntry, func(), error) {
+func readImportZip(cmd *cobra.Command, w *workspace, name string) ([]*bundle.ZipEntry, func(), error) {
 	st, serr := os.Stat(name)
 	if serr != nil {
 		it, err := findLibrary(cmd.Context(), w.store, name)
@@ -85,7 +86,7 @@ func readImportZip(cmd *cobra.Command, w *workspace, name string) ([]*catalog.Zi
 	if err != nil {
 		return nil, nil, err
 	}
-	es, err := catalog.OpenZip(f, st.Size())
+	es, err := bundle.OpenZip(f, st.Size())
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // registerBundleCmds adds library, export and import, and the archive and
@@ -51,7 +53,7 @@ func parseFrom(from string) (ds, pid string, err error) {
 	if err := catalog.CheckDatasetName(ds); err != nil {
 		return "", "", err
 	}
-	if !catalog.IsPipelineFolder(pid) {
+	if !nirs4all.IsPipelineFolder(pid) {
 		return "", "", fmt.Errorf("%q is not a pipeline folder name (NNNN_[name_]hash)", pid)
 	}
 	return ds, pid, nil
@@ -78,8 +80,8 @@ func kindFlag(def string, flags map[string]*bool) (string, error) {
 }
 
 // bundleSpec fills a spec from the pipeline's folder and catalog row.
-func (w *workspace) bundleSpec(ctx context.Context, kind, name, ds, pid string) (catalog.BundleSpec, error) {
-	spec := catalog.BundleSpec{Kind: kind, Name: name, Dataset: ds, Pipeline: pid}
+func (w *workspace) bundleSpec(ctx context.Context, kind, name, ds, pid string) (bundle.BundleSpec, error) {
+	spec := bundle.BundleSpec{Kind: kind, Name: name, Dataset: ds, Pipeline: pid}
 	a, err := w.store.ResolvePath(ctx, "runs/"+ds+"/"+pid)
 	if err != nil || !a.IsDir() {
 		return spec, fmt.Errorf("unknown pipeline runs/%s/%s: no such folder", ds, pid)
@@ -105,13 +107,13 @@ func (w *workspace) pipelineRow(ctx context.Context, ds, pid string) (*catalog.P
 
 // buildZipFile writes a bundle into a temporary file and returns it,
 // rewound; the caller removes it. Ctrl-C stops it midway.
-func buildZipFile(ctx context.Context, stderr io.Writer, dir string, files []catalog.BundleFile, desc string) (*os.File, error) {
+func buildZipFile(ctx context.Context, stderr io.Writer, dir string, files []bundle.BundleFile, desc string) (*os.File, error) {
 	f, err := os.CreateTemp(dir, ".n4ws-*.zip.tmp")
 	if err != nil {
 		return nil, err
 	}
 	bar := newProgress(stderr, desc)
-	err = catalog.WriteZip(ctx, f, files, bar.set)
+	err = bundle.WriteZip(ctx, f, files, bar.set)
 	bar.done()
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
@@ -130,8 +132,8 @@ func dropTemp(f *os.File) {
 }
 
 // dataFiles turns --data paths into bundle entries named by base name.
-func dataFiles(paths []string) ([]catalog.BundleFile, error) {
-	var out []catalog.BundleFile
+func dataFiles(paths []string) ([]bundle.BundleFile, error) {
+	var out []bundle.BundleFile
 	seen := map[string]bool{}
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -146,7 +148,7 @@ func dataFiles(paths []string) ([]catalog.BundleFile, error) {
 			return nil, fmt.Errorf("--data: two files named %s", base)
 		}
 		seen[base] = true
-		out = append(out, catalog.BundleFile{Path: base, Size: st.Size(), Open: func(context.Context) (io.ReadCloser, error) {
+		out = append(out, bundle.BundleFile{Path: base, Size: st.Size(), Open: func(context.Context) (io.ReadCloser, error) {
 			return os.Open(p)
 		}})
 	}
@@ -185,19 +187,19 @@ func newLibrarySaveCmd(g *globals) *cobra.Command {
 
 func librarySave(cmd *cobra.Command, g *globals, o *saveOpts) error {
 	ctx := cmd.Context()
-	kind, err := kindFlag("", map[string]*bool{catalog.KindFiltered: &o.filtered, catalog.KindPipeline: &o.pipeline, catalog.KindFullrun: &o.fullrun})
+	kind, err := kindFlag("", map[string]*bool{bundle.KindFiltered: &o.filtered, bundle.KindPipeline: &o.pipeline, bundle.KindFullrun: &o.fullrun})
 	if err != nil {
 		return err
 	}
 	o.name = strings.TrimSuffix(o.name, ".zip")
-	if err := catalog.CheckLibraryName(o.name); err != nil {
+	if err := bundle.CheckLibraryName(o.name); err != nil {
 		return err
 	}
 	ds, pid, err := parseFrom(o.from)
 	if err != nil {
 		return err
 	}
-	if len(o.data) > 0 && kind != catalog.KindFullrun {
+	if len(o.data) > 0 && kind != bundle.KindFullrun {
 		return errors.New("--data goes with --fullrun")
 	}
 	extra, err := dataFiles(o.data)
@@ -209,7 +211,7 @@ func librarySave(cmd *cobra.Command, g *globals, o *saveOpts) error {
 		return err
 	}
 	defer w.Close()
-	dst := catalog.LibraryPath(kind, o.name)
+	dst := bundle.LibraryPath(kind, o.name)
 	if err := w.checkLibraryFree(ctx, kind, o.name, o.force); err != nil {
 		return err
 	}
@@ -218,7 +220,7 @@ func librarySave(cmd *cobra.Command, g *globals, o *saveOpts) error {
 		return err
 	}
 	spec.ExtraData = extra
-	plan, err := catalog.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
+	plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
 	if err != nil {
 		return err
 	}
@@ -240,8 +242,8 @@ func librarySave(cmd *cobra.Command, g *globals, o *saveOpts) error {
 
 // checkLibraryFree refuses a name already used in library/trained/.
 func (w *workspace) checkLibraryFree(ctx context.Context, kind, name string, force bool) error {
-	for _, k := range catalog.LibraryKinds {
-		p := catalog.LibraryPath(k, name)
+	for _, k := range bundle.LibraryKinds {
+		p := bundle.LibraryPath(k, name)
 		_, err := w.store.ResolvePath(ctx, p)
 		if errors.Is(err, backing.ErrNotFound) {
 			continue
@@ -271,13 +273,13 @@ func newLibraryListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			items, err := catalog.ListLibrary(cmd.Context(), catalog.StoreTree{S: s})
+			items, err := bundle.ListLibrary(cmd.Context(), catalog.StoreTree{S: s})
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				if items == nil {
-					items = []catalog.LibraryItem{}
+					items = []bundle.LibraryItem{}
 				}
 				return printJSON(cmd.OutOrStdout(), items)
 			}
@@ -294,15 +296,15 @@ func newLibraryListCmd(g *globals) *cobra.Command {
 }
 
 // findLibrary returns the one library item called name.
-func findLibrary(ctx context.Context, s *backing.Store, name string) (catalog.LibraryItem, error) {
-	items, err := catalog.ListLibrary(ctx, catalog.StoreTree{S: s})
+func findLibrary(ctx context.Context, s *backing.Store, name string) (bundle.LibraryItem, error) {
+	items, err := bundle.ListLibrary(ctx, catalog.StoreTree{S: s})
 	if err != nil {
-		return catalog.LibraryItem{}, err
+		return bundle.LibraryItem{}, err
 	}
-	found := catalog.FindLibrary(items, name)
+	found := bundle.FindLibrary(items, name)
 	switch len(found) {
 	case 0:
-		return catalog.LibraryItem{}, fmt.Errorf("no library item %q (see n4ws library list)", name)
+		return bundle.LibraryItem{}, fmt.Errorf("no library item %q (see n4ws library list)", name)
 	case 1:
 		return found[0], nil
 	}
@@ -310,11 +312,11 @@ func findLibrary(ctx context.Context, s *backing.Store, name string) (catalog.Li
 	for _, f := range found {
 		paths = append(paths, f.Path)
 	}
-	return catalog.LibraryItem{}, fmt.Errorf("%q names %d items (%s): give the path below library/", name, len(found), strings.Join(paths, ", "))
+	return bundle.LibraryItem{}, fmt.Errorf("%q names %d items (%s): give the path below library/", name, len(found), strings.Join(paths, ", "))
 }
 
 // openStoreZip reads and checks the zip at p in the store.
-func openStoreZip(ctx context.Context, s *backing.Store, p string) ([]*catalog.ZipEntry, func(), error) {
+func openStoreZip(ctx context.Context, s *backing.Store, p string) ([]*bundle.ZipEntry, func(), error) {
 	a, err := s.ResolvePath(ctx, p)
 	if err != nil {
 		return nil, nil, err
@@ -326,7 +328,7 @@ func openStoreZip(ctx context.Context, s *backing.Store, p string) ([]*catalog.Z
 	if b == nil {
 		return nil, nil, fmt.Errorf("%s: empty file: %w", p, zip.ErrFormat)
 	}
-	es, err := catalog.OpenZip(b, a.Size)
+	es, err := bundle.OpenZip(b, a.Size)
 	if err != nil {
 		b.Close()
 		return nil, nil, fmt.Errorf("%s: %w", p, err)

@@ -10,13 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
 )
 
 // libraryShow is the JSON of `n4ws library show --json`.
 type libraryShow struct {
-	catalog.LibraryItem
-	Meta     *catalog.BundleMeta `json:"bundle,omitempty"`
-	Contents []zipContent        `json:"contents,omitempty"`
+	bundle.LibraryItem
+	Meta     *bundle.BundleMeta `json:"bundle,omitempty"`
+	Contents []zipContent       `json:"contents,omitempty"`
 }
 
 type zipContent struct {
@@ -48,7 +49,7 @@ func newLibraryShowCmd(g *globals) *cobra.Command {
 					return err
 				}
 				defer closeFn()
-				if r.Meta, err = catalog.ReadBundleMeta(es); err != nil {
+				if r.Meta, err = bundle.ReadBundleMeta(es); err != nil {
 					return fmt.Errorf("%s: %w", it.Path, err)
 				}
 				for _, e := range es {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/report"
 	"github.com/n4ws/n4ws/vfs"
 )
 
@@ -153,7 +154,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	cat, err := catalog.Open(bg, store, catalog.Options{Logger: slog.Default()})
+	cat, err := catalog.Open(bg, store, catalog.Options{Logger: slog.Default(), Reports: report.Views{}})
 	if err != nil {
 		return fail(err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/bundle"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // parseAge reads --older-than: Nd, Nh, or a Go duration (90m).
@@ -74,7 +76,7 @@ func runRows(ctx context.Context, s *backing.Store, ds string) ([]runRow, error)
 			return nil, err
 		}
 		for _, e := range ents {
-			if e.Dir && catalog.IsPipelineFolder(e.Name) {
+			if e.Dir && nirs4all.IsPipelineFolder(e.Name) {
 				row, err := measure(ctx, s, d, e.Name)
 				if err != nil {
 					return nil, err
@@ -169,7 +171,7 @@ func deleteTargets(ctx context.Context, s *backing.Store, target string, age tim
 	if err := catalog.CheckDatasetName(ds); err != nil {
 		return nil, err
 	}
-	if pid != "" && !catalog.IsPipelineFolder(pid) {
+	if pid != "" && !nirs4all.IsPipelineFolder(pid) {
 		return nil, fmt.Errorf("%q is not a pipeline folder name (NNNN_[name_]hash)", pid)
 	}
 	if pid != "" || age == 0 {
@@ -306,7 +308,7 @@ func newRunsArchiveCmd(g *globals) *cobra.Command {
 			}
 			defer dropTemp(f)
 			bar := newProgress(cmd.ErrOrStderr(), "archiving "+ds)
-			err = catalog.WriteTarGz(ctx, catalog.StoreTree{S: w.store}, row.Path, ds, f, bar.set)
+			err = bundle.WriteTarGz(ctx, catalog.StoreTree{S: w.store}, row.Path, ds, f, bar.set)
 			bar.done()
 			if err != nil {
 				return err

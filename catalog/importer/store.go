@@ -1,0 +1,208 @@
+package importer
+
+// Import of a current nirs4all store (FORMATS.md §6): <ws>/store.sqlite
+// (schema v5), <ws>/arrays/<ds>.parquet and <ws>/artifacts/<aa>/<sha>.<ext>,
+// mapped to the tree of the folder eras: runs/<ds>/NNNN_<name>/ numbered by
+// created_at, pipeline.json = expanded_config, a manifest.yaml built from
+// the pipelines, chains and artifacts tables, metrics.json and
+// predictions.csv from predictions ⋈ arrays, binaries in runs/<ds>/_binaries/.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/n4ws/n4ws/catalog"
+)
+
+// dbRow is one table row: column → value (text for TEXT and BLOB).
+type dbRow map[string]any
+
+// str reads a column as text ("" when absent or NULL).
+func (r dbRow) str(k string) string {
+	switch v := r[k].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// storeData is what the import reads from store.sqlite.
+type storeData struct {
+	Version   int64
+	Runs      map[string]dbRow // run_id →
+	Pipelines []dbRow          // sorted by created_at, pipeline_id
+	Chains    map[string][]dbRow
+	Preds     map[string][]dbRow // pipeline_id →
+	Artifacts map[string]dbRow   // artifact_id →
+}
+
+// planOtherLayout routes the layouts that have no runs/ folder: a nirs4all
+// store (store.sqlite; store.duckdb is refused) and era 0 (results/). ok is
+// false for a folder workspace with runs/, left to scanWorkspace.
+func planOtherLayout(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*WSImport, bool, error) {
+	if isDir(src, "runs") {
+		return nil, false, nil
+	}
+	switch {
+	case isFile(src, "store.sqlite"):
+		p, err := planStoreImport(ctx, src, t, only)
+		return p, true, err
+	case isFile(src, "store.duckdb"):
+		return nil, true, fmt.Errorf("%w that n4ws can read: store.duckdb is the DuckDB store of nirs4all 0.7–0.10 (FORMATS §0 era D), which n4ws does not read; open the workspace once with nirs4all ≥ 0.11 (it migrates store.duckdb to store.sqlite), then import it", ErrNotWorkspace)
+	case isDir(src, "results"):
+		p, err := planEra0Import(ctx, src, t, only)
+		return p, true, err
+	}
+	return nil, false, nil
+}
+
+func isDir(src fs.FS, name string) bool {
+	st, err := fs.Stat(src, name)
+	return err == nil && st.IsDir()
+}
+
+func isFile(src fs.FS, name string) bool {
+	st, err := fs.Stat(src, name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// readStore copies store.sqlite (and its -wal, whose committed pages are
+// part of the database) to a temporary folder and reads it read-only there:
+// the workspace itself is never opened for writing.
+func readStore(src fs.FS) (*storeData, error) {
+	tmp, err := os.MkdirTemp("", "n4ws-import-store-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	db0 := filepath.Join(tmp, "store.sqlite")
+	for _, suf := range []string{"", "-wal"} {
+		err := copyOut(src, "store.sqlite"+suf, db0+suf)
+		if errors.Is(err, fs.ErrNotExist) && suf != "" {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	mode := "?mode=ro"
+	if _, err := os.Stat(db0 + "-wal"); err == nil {
+		mode = "" // replaying the WAL needs a writable copy
+	}
+	db, err := sql.Open("sqlite3", "file:"+db0+mode)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return loadStore(db)
+}
+
+// copyOut streams the workspace file name to the local file dst.
+func copyOut(src fs.FS, name, dst string) error {
+	in, err := src.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func loadStore(db *sql.DB) (*storeData, error) {
+	d := &storeData{Runs: map[string]dbRow{}, Chains: map[string][]dbRow{}, Preds: map[string][]dbRow{}, Artifacts: map[string]dbRow{}}
+	if err := db.QueryRow("PRAGMA user_version").Scan(&d.Version); err != nil {
+		return nil, fmt.Errorf("%w: not an SQLite database (%v)", ErrNotWorkspace, err)
+	}
+	pipes, err := queryTable(db, "pipelines")
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return nil, fmt.Errorf("%w: no pipelines table: not a nirs4all store (schema v5)", ErrNotWorkspace)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(pipes, func(i, j int) bool {
+		a, b := pipes[i].str("created_at"), pipes[j].str("created_at")
+		if a != b {
+			return a < b
+		}
+		return pipes[i].str("pipeline_id") < pipes[j].str("pipeline_id")
+	})
+	d.Pipelines = pipes
+	for _, tb := range []struct {
+		name, key string
+		add       func(k string, r dbRow)
+	}{
+		{"runs", "run_id", func(k string, r dbRow) { d.Runs[k] = r }},
+		{"chains", "pipeline_id", func(k string, r dbRow) { d.Chains[k] = append(d.Chains[k], r) }},
+		{"predictions", "pipeline_id", func(k string, r dbRow) { d.Preds[k] = append(d.Preds[k], r) }},
+		{"artifacts", "artifact_id", func(k string, r dbRow) { d.Artifacts[k] = r }},
+	} {
+		rows, err := queryTable(db, tb.name)
+		if err != nil && !strings.Contains(err.Error(), "no such table") {
+			return nil, err
+		}
+		for _, r := range rows {
+			tb.add(r.str(tb.key), r)
+		}
+	}
+	return d, nil
+}
+
+// queryTable reads every row of a table, in rowid order, whatever its
+// columns: the schema grew over versions.
+func queryTable(db *sql.DB, table string) ([]dbRow, error) {
+	rows, err := db.Query("SELECT * FROM " + table)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", table, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []dbRow
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("table %s: %w", table, err)
+		}
+		r := dbRow{}
+		for i, c := range cols {
+			if b, ok := vals[i].([]byte); ok {
+				vals[i] = string(b)
+			}
+			r[c] = vals[i]
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

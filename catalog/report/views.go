@@ -1,0 +1,159 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/n4ws/n4ws/catalog"
+)
+
+// Views draws the computed report files of a catalog; pass it as
+// catalog.Options.Reports.
+type Views struct{}
+
+var _ catalog.Reports = Views{}
+
+// The computed report files. Overlay caches each folder's views by catalog
+// generation, so a report is rendered again only when the catalog changed,
+// and the exact size stat shows is the length of the rendered bytes.
+
+// SessionReports: exports/session_reports/<dataset>.html for every
+// dataset with at least one run folder.
+func (Views) SessionReports(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
+	rs, err := reportInputs(ctx, c, "")
+	if err != nil {
+		return nil, err
+	}
+	var views []catalog.View
+	for _, r := range rs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(r.present()) == 0 {
+			continue
+		}
+		in, err := loadSession(ctx, c, r)
+		if err != nil {
+			return nil, fmt.Errorf("session report %s: %w", r.ds, err)
+		}
+		data, err := sessionReport(in)
+		if err != nil {
+			return nil, fmt.Errorf("session report %s: %w", r.ds, err)
+		}
+		views = append(views, dataView(r.ds+".html", r.mtime(), data))
+	}
+	return views, nil
+}
+
+// CatalogReports: catalog/reports/global_performance.html and the
+// dataset_history/ folder.
+func (Views) CatalogReports(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
+	rs, err := reportInputs(ctx, c, "")
+	if err != nil {
+		return nil, err
+	}
+	data, err := globalReport(rs)
+	if err != nil {
+		return nil, fmt.Errorf("global report: %w", err)
+	}
+	var mtime time.Time
+	for _, r := range rs {
+		if t := r.mtime(); t.After(mtime) {
+			mtime = t
+		}
+	}
+	return []catalog.View{
+		dataView("global_performance.html", mtime, data),
+		{Name: "dataset_history", Dir: true, Mtime: mtime},
+	}, nil
+}
+
+// DatasetHistory: catalog/reports/dataset_history/<dataset>.html for every
+// dataset the catalog knows, deleted or not.
+func (Views) DatasetHistory(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
+	rs, err := reportInputs(ctx, c, "")
+	if err != nil {
+		return nil, err
+	}
+	var views []catalog.View
+	for _, r := range rs {
+		data, err := historyReport(r)
+		if err != nil {
+			return nil, fmt.Errorf("history report %s: %w", r.ds, err)
+		}
+		views = append(views, dataView(r.ds+".html", r.mtime(), data))
+	}
+	return views, nil
+}
+
+// PNG chart size: 6 × 4.5 in at 150 dpi (900 × 675 pixels), a slide's
+// half or a file manager's preview.
+var pngW, pngH = 6 * vg.Inch, 4.5 * vg.Inch
+
+// BestCharts: exports/<dataset>/chart_predictions.png and
+// chart_residuals.png (chart_confusion.png for classification) of the
+// dataset's current best pipeline; none when it has no best.
+func (Views) BestCharts(ctx context.Context, c *catalog.Catalog, ds string, rows []catalog.PipelineRow, rule catalog.BestRule) ([]catalog.View, error) {
+	var best *catalog.PipelineRow
+	for i := range rows {
+		if rows[i].Best && rows[i].Present {
+			best = &rows[i]
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	preds, err := bestPredictions(ctx, c, ds, best.PID)
+	if err != nil || len(preds) == 0 {
+		return nil, err
+	}
+	var views []catalog.View
+	score, _ := rule.Pick(best)
+	for _, ch := range bestPNGs(best, score.Partition, preds) {
+		// A chart that cannot be drawn is left out rather than failing
+		// the folder: the CSV and JSON exports stay readable.
+		if ch.err != nil {
+			continue
+		}
+		data, err := pngChart(ch.p, pngW, pngH)
+		if err != nil {
+			continue
+		}
+		views = append(views, dataView(ch.name, best.Updated, data))
+	}
+	return views, nil
+}
+
+type namedChart struct {
+	name string
+	p    *plot.Plot
+	err  error
+}
+
+// bestPNGs lists the charts of the best pipeline's exports; the confusion
+// matrix is of the partition the best was chosen by.
+func bestPNGs(best *catalog.PipelineRow, part string, preds []predRow) []namedChart {
+	title := fmt.Sprintf("%s · %s · predicted vs true", best.Dataset, best.PID)
+	pv, err := predVsTrueChart(preds, best.TaskType, title)
+	out := []namedChart{{"chart_predictions.png", pv, err}}
+	if classifies(best.TaskType) {
+		cm, err := confusionChart(partitionOf(preds, part))
+		if cm != nil {
+			cm.Title.Text = best.PID + " · " + cm.Title.Text
+		}
+		return append(out, namedChart{"chart_confusion.png", cm, err})
+	}
+	rc, err := residualChart(preds)
+	if rc != nil {
+		rc.Title.Text = best.PID + " · residuals"
+	}
+	return append(out, namedChart{"chart_residuals.png", rc, err})
+}
+
+func dataView(name string, mtime time.Time, data []byte) catalog.View {
+	return catalog.View{Name: name, Mtime: mtime, Data: data, Size: int64(len(data))}
+}

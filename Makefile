@@ -5,11 +5,12 @@ N4WS    := bin/n4ws
 DEMO    := $(CURDIR)/demo
 DEMO_WS := $(DEMO)/workspace
 
-.PHONY: help build test lint bench bench-go demo demo-stop clean
+.PHONY: help build test tidy lint bench bench-go demo demo-stop clean
 
 help:
 	@echo "make build      build $(N4WS)"
-	@echo "make test       go vet, layering check, go test -race"
+	@echo "make test       go mod tidy check, go vet, layering check, go test -race"
+	@echo "make tidy       check that go.mod and go.sum (both modules) are tidy"
 	@echo "make lint       layering check and gofmt"
 	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
@@ -21,11 +22,18 @@ build:
 
 # integration/duckdb is a module of its own (DuckDB is large and cgo): it reads
 # the catalog's Parquet files with an independent reader.
-test:
+test: tidy
 	$(GO) vet ./...
 	bash .ci/layering.sh
 	cd integration/duckdb && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m .
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# go.mod lists what the code imports, direct dependencies as direct. -diff changes
+# nothing and fails on a difference; with a warm module cache it works offline
+# (GOPROXY=off), as tidy reads only modules already downloaded.
+tidy:
+	$(GO) mod tidy -diff
+	cd integration/duckdb && $(GO) mod tidy -diff
 
 lint:
 	bash .ci/layering.sh

@@ -2,6 +2,17 @@
 # Checks the package layering of STYLE.md §1/§4/§8: cmd → vfs → catalog → backing, go-fuse and
 # errno constants only in vfs/cmd, the process-wide logger set only in cmd. Prints every violation
 # and exits 1 if there is any (like gocryptfs test.bash, which greps its source for its own rules).
+#
+# Inside catalog/ (non-test imports; tests may use any package, e.g. demo data):
+#   catalog/nirs4all  parsers of nirs4all's files: imports no package of n4ws at all
+#   catalog/demo      demo generator: may import catalog/nirs4all only
+#   catalog           the core: may import backing and catalog/nirs4all, no other sub-package
+#                     (it reaches the reports through its Reports interface)
+#   catalog/importer, catalog/bundle, catalog/report
+#                     features built on the core: may import backing, catalog, catalog/nirs4all,
+#                     not one another nor demo
+#   importer, bundle, report, demo are imported only by cmd and vfs.
+# A new package under catalog/ must be added to these rules (the script fails until it is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +23,41 @@ bad() { echo "layering: $*" >&2; status=1; }
 
 # under PKG TOP: is PKG the package TOP or one below it?
 under() { [[ $1 == "$2" || $1 == "$2"/* ]]; }
+
+cat=$mod/catalog
+features=("$cat/importer" "$cat/bundle" "$cat/report" "$cat/demo")
+
+# catalogRule PKG DEP: the rules inside catalog/ (see the header) for PKG importing DEP, a
+# package of this module.
+catalogRule() {
+	local pkg=$1 dep=$2 f
+	for f in "${features[@]}"; do
+		if [[ $dep == "$f" ]] && ! under "$pkg" "$mod/cmd" && ! under "$pkg" "$mod/vfs"; then
+			bad "$pkg imports $dep: only cmd and vfs import ${f#"$mod"/}"
+		fi
+	done
+	case $pkg in
+	"$cat/nirs4all")
+		bad "$pkg imports $dep: catalog/nirs4all imports no package of n4ws" ;;
+	"$cat/demo")
+		[[ $dep == "$cat/nirs4all" ]] || bad "$pkg imports $dep: catalog/demo may import catalog/nirs4all only" ;;
+	"$cat")
+		[[ $dep == "$cat/nirs4all" ]] || under "$dep" "$mod/backing" ||
+			bad "$pkg imports $dep: the catalog core imports backing and catalog/nirs4all only" ;;
+	"$cat/importer" | "$cat/bundle" | "$cat/report")
+		[[ $dep == "$cat" || $dep == "$cat/nirs4all" ]] || under "$dep" "$mod/backing" ||
+			bad "$pkg imports $dep: ${pkg#"$mod"/} may import backing, catalog and catalog/nirs4all only" ;;
+	esac
+}
+
+# Every package under catalog/ has its rule above: a new one must be placed in the layering.
+catpkgs=$(go list ./catalog/...)
+for pkg in $catpkgs; do
+	case $pkg in
+	"$cat" | "$cat/nirs4all" | "$cat/importer" | "$cat/bundle" | "$cat/report" | "$cat/demo") ;;
+	*) bad "$pkg: a package under catalog/ that .ci/layering.sh has no rule for" ;;
+	esac
+done
 
 # Captured first, so that a failing go list fails the script (set -e).
 imports=$(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./...)
@@ -31,6 +77,7 @@ while read -r pkg deps; do
 				under "$dep" "$top" && bad "$pkg imports $dep: catalog knows nothing above it"
 			done
 		fi
+		[[ $dep == "$mod" || $dep == "$mod"/* ]] && catalogRule "$pkg" "$dep"
 	done
 done <<<"$imports"
 

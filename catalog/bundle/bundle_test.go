@@ -105,9 +105,9 @@ func sampleTree() memTree {
 	}
 }
 
-func buildZip(t *testing.T, tr catalog.Tree, spec BundleSpec) []byte {
+func buildZip(t *testing.T, tr catalog.Tree, spec Spec) []byte {
 	t.Helper()
-	plan, err := PlanBundle(context.Background(), tr, spec)
+	plan, err := NewPlan(context.Background(), tr, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,16 +142,16 @@ func TestBundleKinds(t *testing.T) {
 		KindExport: "0001_pls_aaa/metrics.json 0001_pls_aaa/outputs/a.png 0001_pls_aaa/pipeline.json 0001_pls_aaa/predictions.csv n4ws_bundle.json",
 	}
 	for kind, want := range cases {
-		data := buildZip(t, tr, BundleSpec{Kind: kind, Name: "n", Dataset: "wheat", Pipeline: "0001_pls_aaa"})
+		data := buildZip(t, tr, Spec{Kind: kind, Name: "n", Dataset: "wheat", Pipeline: "0001_pls_aaa"})
 		if got := strings.Join(zipNames(t, data), " "); got != want {
 			t.Errorf("%s:\n got %s\nwant %s", kind, got, want)
 		}
-		if again := buildZip(t, tr, BundleSpec{Kind: kind, Name: "n", Dataset: "wheat", Pipeline: "0001_pls_aaa"}); !bytes.Equal(again, data) {
+		if again := buildZip(t, tr, Spec{Kind: kind, Name: "n", Dataset: "wheat", Pipeline: "0001_pls_aaa"}); !bytes.Equal(again, data) {
 			t.Errorf("%s: two builds differ", kind)
 		}
 		checkNoExtra(t, data)
 	}
-	if _, err := PlanBundle(context.Background(), tr, BundleSpec{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0009_x_y"}); err == nil {
+	if _, err := NewPlan(context.Background(), tr, Spec{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0009_x_y"}); err == nil {
 		t.Error("unknown pipeline: no error")
 	}
 }
@@ -166,7 +166,7 @@ func checkNoExtra(t *testing.T, data []byte) {
 }
 
 func TestBundleRewritesArtifactPaths(t *testing.T) {
-	data := buildZip(t, sampleTree(), BundleSpec{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0002_rf_bbb"})
+	data := buildZip(t, sampleTree(), Spec{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0002_rf_bbb"})
 	es, _ := OpenZip(bytes.NewReader(data), int64(len(data)))
 	for _, e := range es {
 		if e.Path != "0002_rf_bbb/pipeline.json" {
@@ -182,7 +182,7 @@ func TestBundleRewritesArtifactPaths(t *testing.T) {
 
 func TestImportRoundTrip(t *testing.T) {
 	src := sampleTree()
-	data := buildZip(t, src, BundleSpec{Kind: KindPipeline, Dataset: "wheat", Pipeline: "0001_pls_aaa"})
+	data := buildZip(t, src, Spec{Kind: KindPipeline, Dataset: "wheat", Pipeline: "0001_pls_aaa"})
 	es, err := OpenZip(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestZipPassesUnzip(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("no python3")
 	}
-	data := buildZip(t, sampleTree(), BundleSpec{Kind: KindFullrun, Dataset: "wheat", Pipeline: "0001_pls_aaa"})
+	data := buildZip(t, sampleTree(), Spec{Kind: KindFullrun, Dataset: "wheat", Pipeline: "0001_pls_aaa"})
 	cmd := exec.Command("python3", "-c", "import sys, zipfile, io; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print(len(z.namelist()))")
 	cmd.Stdin = bytes.NewReader(data)
 	out, err := cmd.CombinedOutput()

@@ -44,7 +44,7 @@ func PlanImport(ctx context.Context, t catalog.Tree, entries []*ZipEntry, datase
 		switch {
 		case nested && (nirs4all.IsPipelineFolder(top) || top == binariesDir || top == dataDir):
 			groups[top] = append(groups[top], e)
-		case e.Path != BundleMetaFile:
+		case e.Path != MetaFile:
 			p.Ignored = append(p.Ignored, e.Path)
 		}
 	}

@@ -105,15 +105,15 @@ func FindLibrary(items []LibraryItem, name string) []LibraryItem {
 	return out
 }
 
-// ReadBundleMeta returns n4ws_bundle.json of a checked zip, nil when the
+// ReadMeta returns n4ws_bundle.json of a checked zip, nil when the
 // zip has none (a zip a user made).
-func ReadBundleMeta(entries []*ZipEntry) (*BundleMeta, error) {
+func ReadMeta(entries []*ZipEntry) (*Meta, error) {
 	for _, e := range entries {
-		if e.Path != BundleMetaFile {
+		if e.Path != MetaFile {
 			continue
 		}
 		if e.Size > bundleMetaMaxSize {
-			return nil, fmt.Errorf("%s of %d bytes: too large", BundleMetaFile, e.Size)
+			return nil, fmt.Errorf("%s of %d bytes: too large", MetaFile, e.Size)
 		}
 		r, err := e.Open()
 		if err != nil {
@@ -122,11 +122,11 @@ func ReadBundleMeta(entries []*ZipEntry) (*BundleMeta, error) {
 		defer r.Close()
 		data, err := io.ReadAll(r)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", BundleMetaFile, err)
+			return nil, fmt.Errorf("read %s: %w", MetaFile, err)
 		}
-		var m BundleMeta
+		var m Meta
 		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", BundleMetaFile, err)
+			return nil, fmt.Errorf("%s: %w", MetaFile, err)
 		}
 		return &m, nil
 	}

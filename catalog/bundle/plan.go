@@ -26,8 +26,8 @@ const (
 // LibraryKinds are the folders of library/trained/.
 var LibraryKinds = []string{KindFiltered, KindPipeline, KindFullrun}
 
-// BundleMetaFile is the description every bundle carries at its root.
-const BundleMetaFile = "n4ws_bundle.json"
+// MetaFile is the description every bundle carries at its root.
+const MetaFile = "n4ws_bundle.json"
 
 // Folders of a dataset a bundle keeps next to its pipeline folders.
 const (
@@ -35,19 +35,19 @@ const (
 	dataDir     = "_data"
 )
 
-// BundleSpec says what to put in a bundle.
-type BundleSpec struct {
+// Spec says what to put in a bundle.
+type Spec struct {
 	Kind              string
 	Name              string // library name or export file name
 	Dataset, Pipeline string
-	Binaries, Data    bool         // exports: add the referenced binaries, the training data
-	ExtraData         []BundleFile // fullrun --data files, as _data/<name>
+	Binaries, Data    bool   // exports: add the referenced binaries, the training data
+	ExtraData         []File // fullrun --data files, as _data/<name>
 	Model, TaskType   string
 	Scores            map[string]map[string]float64
 }
 
-// BundleMeta is n4ws_bundle.json.
-type BundleMeta struct {
+// Meta is n4ws_bundle.json.
+type Meta struct {
 	Format    string                        `json:"format"`
 	Name      string                        `json:"name"`
 	Type      string                        `json:"type"`
@@ -64,18 +64,18 @@ type BundleMeta struct {
 
 const bundleFormat = "n4ws-bundle/1"
 
-// BundlePlan is the entries of a bundle, its description included.
-type BundlePlan struct {
-	Files []BundleFile
-	Meta  BundleMeta
+// Plan is the entries of a bundle, its description included.
+type Plan struct {
+	Files []File
+	Meta  Meta
 }
 
-// PlanBundle lists what a bundle of spec holds. Inside the zip, each
+// NewPlan lists what a bundle of spec holds. Inside the zip, each
 // pipeline folder keeps its name and the dataset's _binaries/ and _data/
 // sit next to them, as in runs/<dataset>/: the "../_binaries/X" paths of
 // pipeline.json resolve inside the zip; other artifact paths are rewritten
 // to that form.
-func PlanBundle(ctx context.Context, t catalog.Tree, spec BundleSpec) (*BundlePlan, error) {
+func NewPlan(ctx context.Context, t catalog.Tree, spec Spec) (*Plan, error) {
 	dsDir := "runs/" + spec.Dataset
 	if _, err := t.Stat(ctx, dsDir+"/"+spec.Pipeline); err != nil {
 		return nil, fmt.Errorf("unknown pipeline %s/%s: %w", spec.Dataset, spec.Pipeline, err)
@@ -87,7 +87,7 @@ func PlanBundle(ctx context.Context, t catalog.Tree, spec BundleSpec) (*BundlePl
 			return nil, err
 		}
 	}
-	p := &BundlePlan{Meta: BundleMeta{Format: bundleFormat, Name: spec.Name, Type: spec.Kind, Dataset: spec.Dataset,
+	p := &Plan{Meta: Meta{Format: bundleFormat, Name: spec.Name, Type: spec.Kind, Dataset: spec.Dataset,
 		Pipeline: spec.Pipeline, Pipelines: pids, Model: spec.Model, TaskType: spec.TaskType, Scores: spec.Scores}}
 	bins := map[string]bool{}
 	for _, pid := range pids {
@@ -129,7 +129,7 @@ func filteredFile(name string) bool {
 	return strings.HasPrefix(name, "predictions") && strings.HasSuffix(name, ".csv")
 }
 
-func (p *BundlePlan) addPipeline(ctx context.Context, t catalog.Tree, spec BundleSpec, dsDir, pid string, bins map[string]bool) error {
+func (p *Plan) addPipeline(ctx context.Context, t catalog.Tree, spec Spec, dsDir, pid string, bins map[string]bool) error {
 	files, err := walkTree(ctx, t, dsDir+"/"+pid, pid)
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func rewriteArtifactPaths(data []byte, arts []catalog.Artifact) []byte {
 	return []byte(s)
 }
 
-func (p *BundlePlan) addBinaries(ctx context.Context, t catalog.Tree, dsDir string, bins map[string]bool) error {
+func (p *Plan) addBinaries(ctx context.Context, t catalog.Tree, dsDir string, bins map[string]bool) error {
 	names := make([]string, 0, len(bins))
 	for b := range bins {
 		names = append(names, b)
@@ -214,7 +214,7 @@ func (p *BundlePlan) addBinaries(ctx context.Context, t catalog.Tree, dsDir stri
 	return nil
 }
 
-func (p *BundlePlan) addData(ctx context.Context, t catalog.Tree, spec BundleSpec, dsDir string) error {
+func (p *Plan) addData(ctx context.Context, t catalog.Tree, spec Spec, dsDir string) error {
 	if spec.Kind != KindFullrun && !(spec.Kind == KindExport && spec.Data) {
 		return nil
 	}
@@ -236,7 +236,7 @@ func (p *BundlePlan) addData(ctx context.Context, t catalog.Tree, spec BundleSpe
 }
 
 // finish adds the description and checks that no path is there twice.
-func (p *BundlePlan) finish() error {
+func (p *Plan) finish() error {
 	sort.Slice(p.Files, func(i, j int) bool { return p.Files[i].Path < p.Files[j].Path })
 	for i := 1; i < len(p.Files); i++ {
 		if p.Files[i].Path == p.Files[i-1].Path {
@@ -251,7 +251,7 @@ func (p *BundlePlan) finish() error {
 	if err != nil {
 		return err
 	}
-	p.Files = append(p.Files, bytesFile(BundleMetaFile, append(meta, '\n')))
+	p.Files = append(p.Files, bytesFile(MetaFile, append(meta, '\n')))
 	return nil
 }
 

@@ -34,23 +34,23 @@ const (
 	zipDOSTime = 0
 )
 
-// BundleFile is one entry of a zip n4ws writes.
-type BundleFile struct {
+// File is one entry of a zip n4ws writes.
+type File struct {
 	Path string // slash path inside the zip
 	Size int64  // expected size, for progress
 	Open func(ctx context.Context) (io.ReadCloser, error)
 }
 
 // bytesFile is an entry whose content is in memory.
-func bytesFile(p string, data []byte) BundleFile {
-	return BundleFile{Path: p, Size: int64(len(data)), Open: func(context.Context) (io.ReadCloser, error) {
+func bytesFile(p string, data []byte) File {
+	return File{Path: p, Size: int64(len(data)), Open: func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}}
 }
 
 // treeFile is an entry read from the store.
-func treeFile(t catalog.Tree, zipPath, src string, size int64) BundleFile {
-	return BundleFile{Path: zipPath, Size: size, Open: func(ctx context.Context) (io.ReadCloser, error) {
+func treeFile(t catalog.Tree, zipPath, src string, size int64) File {
+	return File{Path: zipPath, Size: size, Open: func(ctx context.Context) (io.ReadCloser, error) {
 		return t.Open(ctx, src)
 	}}
 }
@@ -58,8 +58,8 @@ func treeFile(t catalog.Tree, zipPath, src string, size int64) BundleFile {
 // WriteZip writes files as a deterministic zip: entries sorted by path,
 // Deflate, a fixed time, mode 0644, no extra fields and no comment.
 // progress (may be nil) gets the bytes done and the total.
-func WriteZip(ctx context.Context, w io.Writer, files []BundleFile, progress func(done, total int64)) error {
-	files = append([]BundleFile(nil), files...)
+func WriteZip(ctx context.Context, w io.Writer, files []File, progress func(done, total int64)) error {
+	files = append([]File(nil), files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var total, done int64
 	for i, f := range files {
@@ -91,7 +91,7 @@ func WriteZip(ctx context.Context, w io.Writer, files []BundleFile, progress fun
 	return zw.Close()
 }
 
-func copyFile(ctx context.Context, dst io.Writer, f BundleFile) (int64, error) {
+func copyFile(ctx context.Context, dst io.Writer, f File) (int64, error) {
 	r, err := f.Open(ctx)
 	if err != nil {
 		return 0, err

@@ -11,18 +11,18 @@ import (
 	"time"
 )
 
-// DemoOptions size the synthetic workspace.
-type DemoOptions struct {
-	Datasets  int    // 1 to MaxDemoDatasets; past the 6 base datasets, names get a suffix
+// Options size the synthetic workspace.
+type Options struct {
+	Datasets  int    // 1 to MaxDatasets; past the 6 base datasets, names get a suffix
 	Pipelines int    // per dataset, 1 to 9999
 	Samples   int    // rows of each predictions.csv (60% train, 20% val, the rest test); 0 means 100
 	Seed      uint64 // the same options and seed give the same files
 }
 
-// Bounds of DemoOptions.
+// Bounds of Options.
 const (
-	MaxDemoDatasets   = 100
-	MaxDemoSamples    = 100_000
+	MaxDatasets       = 100
+	MaxSamples        = 100_000
 	defaultDemoSample = 100
 )
 
@@ -50,14 +50,14 @@ var demoPreprocessing = [][]string{
 	{"StandardScaler"}, {"SNV"}, {"SNV", "SavitzkyGolay"}, {"MSC", "Detrend"}, {"MinMaxScaler", "FirstDerivative"},
 }
 
-// Demo writes a deterministic synthetic nirs4all workspace: pipeline
+// Generate writes a deterministic synthetic nirs4all workspace: pipeline
 // folders with pipeline.json, manifest.yaml, metrics.json, predictions.csv
 // and folds CSV, a few failed pipelines with error.log, and fitted binaries
 // in _binaries/ shared between pipelines. A shared binary is emitted once,
 // by the first pipeline that uses it.
-func Demo(ctx context.Context, opts DemoOptions, emit Emit) error {
-	if opts.Datasets < 1 || opts.Datasets > MaxDemoDatasets {
-		return fmt.Errorf("demo: --datasets must be 1 to %d", MaxDemoDatasets)
+func Generate(ctx context.Context, opts Options, emit Emit) error {
+	if opts.Datasets < 1 || opts.Datasets > MaxDatasets {
+		return fmt.Errorf("demo: --datasets must be 1 to %d", MaxDatasets)
 	}
 	if opts.Pipelines < 1 || opts.Pipelines > 9999 {
 		return fmt.Errorf("demo: --pipelines must be 1 to 9999")
@@ -65,8 +65,8 @@ func Demo(ctx context.Context, opts DemoOptions, emit Emit) error {
 	if opts.Samples == 0 {
 		opts.Samples = defaultDemoSample
 	}
-	if opts.Samples < 10 || opts.Samples > MaxDemoSamples {
-		return fmt.Errorf("demo: --samples must be 10 to %d", MaxDemoSamples)
+	if opts.Samples < 10 || opts.Samples > MaxSamples {
+		return fmt.Errorf("demo: --samples must be 10 to %d", MaxSamples)
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
 	shared := map[string]bool{} // paths of the shared binaries emitted so far
@@ -84,9 +84,9 @@ func Demo(ctx context.Context, opts DemoOptions, emit Emit) error {
 	return nil
 }
 
-// DemoDatasetName is the name of the demo's dataset number i (from 0): the
+// DatasetName is the name of the demo's dataset number i (from 0): the
 // six base names, then the same names again with a suffix _02, _03...
-func DemoDatasetName(i int) string { return demoDatasetAt(i).name }
+func DatasetName(i int) string { return demoDatasetAt(i).name }
 
 func demoDatasetAt(i int) demoDataset {
 	ds := demoDatasets[i%len(demoDatasets)]

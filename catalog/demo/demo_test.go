@@ -16,7 +16,7 @@ import (
 
 // demoDigest runs Demo and returns a digest of every emitted path and
 // content, in emit order, with the number of files.
-func demoDigest(t *testing.T, opts DemoOptions) (string, int) {
+func demoDigest(t *testing.T, opts Options) (string, int) {
 	t.Helper()
 	h := sha256.New()
 	n := 0
@@ -25,8 +25,8 @@ func demoDigest(t *testing.T, opts DemoOptions) (string, int) {
 		n++
 		return nil
 	}
-	if err := Demo(context.Background(), opts, emit); err != nil {
-		t.Fatalf("Demo(%+v): %v", opts, err)
+	if err := Generate(context.Background(), opts, emit); err != nil {
+		t.Fatalf("Generate(%+v): %v", opts, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n
 }
@@ -39,7 +39,7 @@ func writeDemoFile(h hash.Hash, p string, data []byte) {
 // TestDemoDeterministic: the same options and seed give the same files in
 // the same order; another seed gives other files.
 func TestDemoDeterministic(t *testing.T) {
-	for _, opts := range []DemoOptions{
+	for _, opts := range []Options{
 		{Datasets: 2, Pipelines: 15, Seed: 42},
 		{Datasets: 8, Pipelines: 3, Samples: 200, Seed: 42},
 	} {
@@ -63,12 +63,12 @@ func TestDemoDeterministic(t *testing.T) {
 // digests and update them here.
 func TestDemoDefaultUnchanged(t *testing.T) {
 	for _, tt := range []struct {
-		opts   DemoOptions
+		opts   Options
 		files  int
 		digest string
 	}{
-		{DemoOptions{Datasets: 3, Pipelines: 150, Seed: 42}, 2685, "42d9461c204728555bb36fbb3228d369c373972fc965bfc099bd7175df117018"},
-		{DemoOptions{Datasets: 6, Pipelines: 20, Samples: 100, Seed: 7}, 757, "777b419818f40728716c6d74fcb7a0519ce49bb90165194e2dfbba8ad996a168"},
+		{Options{Datasets: 3, Pipelines: 150, Seed: 42}, 2685, "42d9461c204728555bb36fbb3228d369c373972fc965bfc099bd7175df117018"},
+		{Options{Datasets: 6, Pipelines: 20, Samples: 100, Seed: 7}, 757, "777b419818f40728716c6d74fcb7a0519ce49bb90165194e2dfbba8ad996a168"},
 	} {
 		files := map[string][]byte{}
 		emit := func(_ context.Context, p string, data []byte) error {
@@ -78,7 +78,7 @@ func TestDemoDefaultUnchanged(t *testing.T) {
 			files[p] = data
 			return nil
 		}
-		if err := Demo(context.Background(), tt.opts, emit); err != nil {
+		if err := Generate(context.Background(), tt.opts, emit); err != nil {
 			t.Fatal(err)
 		}
 		h := sha256.New()
@@ -95,15 +95,15 @@ func TestDemoDatasetNames(t *testing.T) {
 	want := map[int]string{0: "wheat_protein", 5: "grape_variety", 6: "wheat_protein_02", 7: "corn_moisture_02",
 		12: "wheat_protein_03", 99: "milk_fat_17"}
 	for i, name := range want {
-		if got := DemoDatasetName(i); got != name {
-			t.Errorf("DemoDatasetName(%d) = %q, want %q", i, got, name)
+		if got := DatasetName(i); got != name {
+			t.Errorf("DatasetName(%d) = %q, want %q", i, got, name)
 		}
 	}
 	seen := map[string]bool{}
-	for i := range MaxDemoDatasets {
-		name := DemoDatasetName(i)
+	for i := range MaxDatasets {
+		name := DatasetName(i)
 		if seen[name] {
-			t.Fatalf("DemoDatasetName(%d) = %q repeats an earlier name", i, name)
+			t.Fatalf("DatasetName(%d) = %q repeats an earlier name", i, name)
 		}
 		seen[name] = true
 	}
@@ -113,7 +113,7 @@ func TestDemoDatasetNames(t *testing.T) {
 		datasets[strings.Split(p, "/")[1]] = true
 		return nil
 	}
-	if err := Demo(context.Background(), DemoOptions{Datasets: 8, Pipelines: 1, Seed: 1}, emit); err != nil {
+	if err := Generate(context.Background(), Options{Datasets: 8, Pipelines: 1, Seed: 1}, emit); err != nil {
 		t.Fatal(err)
 	}
 	if len(datasets) != 8 || !datasets["wheat_protein_02"] || !datasets["corn_moisture_02"] {
@@ -136,8 +136,8 @@ func TestDemoSamples(t *testing.T) {
 			files[p] = data
 			return nil
 		}
-		opts := DemoOptions{Datasets: 3, Pipelines: 4, Samples: tt.samples, Seed: 3}
-		if err := Demo(context.Background(), opts, emit); err != nil {
+		opts := Options{Datasets: 3, Pipelines: 4, Samples: tt.samples, Seed: 3}
+		if err := Generate(context.Background(), opts, emit); err != nil {
 			t.Fatal(err)
 		}
 		checked := 0
@@ -192,15 +192,15 @@ func maxOf(xs []int64) int64 {
 
 func TestDemoBadOptions(t *testing.T) {
 	emit := func(context.Context, string, []byte) error { return nil }
-	for _, opts := range []DemoOptions{
+	for _, opts := range []Options{
 		{Datasets: 0, Pipelines: 1},
-		{Datasets: MaxDemoDatasets + 1, Pipelines: 1},
+		{Datasets: MaxDatasets + 1, Pipelines: 1},
 		{Datasets: 1, Pipelines: 10000},
 		{Datasets: 1, Pipelines: 1, Samples: 9},
-		{Datasets: 1, Pipelines: 1, Samples: MaxDemoSamples + 1},
+		{Datasets: 1, Pipelines: 1, Samples: MaxSamples + 1},
 	} {
-		if err := Demo(context.Background(), opts, emit); err == nil {
-			t.Errorf("Demo(%+v) accepted bad options", opts)
+		if err := Generate(context.Background(), opts, emit); err == nil {
+			t.Errorf("Generate(%+v) accepted bad options", opts)
 		}
 	}
 }

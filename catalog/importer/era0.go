@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"slices"
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
@@ -26,8 +27,8 @@ type era0Dataset struct {
 	files   []string // other files, relative to results/<ds>/
 }
 
-func planEra0Import(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*WSImport, error) {
-	p := &WSImport{}
+func planEra0Import(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, error) {
+	p := &Plan{}
 	dss, err := p.scanEra0(src)
 	if err != nil {
 		return nil, err
@@ -54,7 +55,7 @@ func planEra0Import(ctx context.Context, src fs.FS, t catalog.Tree, only string)
 
 // scanEra0 lists results/<ds>/ folders, sorted by name; everything else
 // is skipped with the reason.
-func (p *WSImport) scanEra0(src fs.FS) ([]*era0Dataset, error) {
+func (p *Plan) scanEra0(src fs.FS) ([]*era0Dataset, error) {
 	root, err := fs.ReadDir(src, ".")
 	if err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func (p *WSImport) scanEra0(src fs.FS) ([]*era0Dataset, error) {
 			if reason == "" || n == "arrays" || n == "artifacts" {
 				reason = "not part of an era 0 workspace (results/<ds>/<config>/)"
 			}
-			p.Skipped = append(p.Skipped, ImportSkip{n, reason})
+			p.Skipped = append(p.Skipped, Skip{n, reason})
 		}
 	}
 	ents, err := fs.ReadDir(src, "results")
@@ -76,17 +77,17 @@ func (p *WSImport) scanEra0(src fs.FS) ([]*era0Dataset, error) {
 	for _, e := range ents {
 		rp := "results/" + e.Name()
 		if !e.IsDir() {
-			p.Skipped = append(p.Skipped, ImportSkip{rp, "a file directly in results/, outside any dataset folder"})
+			p.Skipped = append(p.Skipped, Skip{rp, "a file directly in results/, outside any dataset folder"})
 			continue
 		}
 		if err := catalog.CheckDatasetName(e.Name()); err != nil {
-			p.Skipped = append(p.Skipped, ImportSkip{rp + "/", "dataset name: " + err.Error()})
+			p.Skipped = append(p.Skipped, Skip{rp + "/", "dataset name: " + err.Error()})
 			continue
 		}
 		d := &era0Dataset{name: e.Name()}
 		sub, err := fs.ReadDir(src, rp)
 		if err != nil {
-			p.Skipped = append(p.Skipped, ImportSkip{rp + "/", "unreadable: " + err.Error()})
+			p.Skipped = append(p.Skipped, Skip{rp + "/", "unreadable: " + err.Error()})
 			continue
 		}
 		for _, s := range sub {
@@ -96,11 +97,11 @@ func (p *WSImport) scanEra0(src fs.FS) ([]*era0Dataset, error) {
 			case s.Type().IsRegular():
 				d.files = append(d.files, s.Name())
 			default:
-				p.Skipped = append(p.Skipped, ImportSkip{rp + "/" + s.Name(), "not a regular file (symlink or special file)"})
+				p.Skipped = append(p.Skipped, Skip{rp + "/" + s.Name(), "not a regular file (symlink or special file)"})
 			}
 		}
 		if len(d.configs) == 0 {
-			p.Skipped = append(p.Skipped, ImportSkip{rp + "/", "no pipeline folder (results/<ds>/<config>/) inside"})
+			p.Skipped = append(p.Skipped, Skip{rp + "/", "no pipeline folder (results/<ds>/<config>/) inside"})
 			continue
 		}
 		out = append(out, d)
@@ -116,7 +117,7 @@ type era0Pipe struct {
 	files map[string]srcFile
 }
 
-func (p *WSImport) planEra0Dataset(ctx context.Context, src fs.FS, t catalog.Tree, d *era0Dataset) error {
+func (p *Plan) planEra0Dataset(ctx context.Context, src fs.FS, t catalog.Tree, d *era0Dataset) error {
 	dsDir := "runs/" + d.name
 	existing, err := listPipelines(ctx, t, dsDir)
 	if err != nil {
@@ -130,7 +131,7 @@ func (p *WSImport) planEra0Dataset(ctx context.Context, src fs.FS, t catalog.Tre
 		ep := &era0Pipe{dir: dir, cfg: cfg, files: p.hashTree(src, dir),
 			n: &numbered{src: dir, want: fmt.Sprintf("%04d_%s", min(i+1, 9999), folderName(cfg))}}
 		if len(ep.files) == 0 {
-			p.Skipped = append(p.Skipped, ImportSkip{dir + "/", "an empty folder"})
+			p.Skipped = append(p.Skipped, Skip{dir + "/", "an empty folder"})
 			continue
 		}
 		match, err := era0Imported(ctx, t, dsDir, existing, ep)
@@ -138,7 +139,7 @@ func (p *WSImport) planEra0Dataset(ctx context.Context, src fs.FS, t catalog.Tre
 			return err
 		}
 		if match != "" {
-			p.Pipelines = append(p.Pipelines, WSPipeline{Dataset: d.name, Source: dir, Dest: match, Already: true})
+			p.Pipelines = append(p.Pipelines, Pipeline{Dataset: d.name, Source: dir, Dest: match, Already: true})
 			continue
 		}
 		fresh = append(fresh, ep.n)
@@ -174,10 +175,10 @@ func era0Imported(ctx context.Context, t catalog.Tree, dsDir string, existing ma
 
 // planEra0Pipeline copies the config folder's files and synthesises
 // metrics.json and predictions.csv unless it has them.
-func (p *WSImport) planEra0Pipeline(ds string, ep *era0Pipe, rows []importRow) {
+func (p *Plan) planEra0Pipeline(ds string, ep *era0Pipe, rows []importRow) {
 	dir := "runs/" + ds + "/" + ep.n.dest
 	newest := p.planCopies(dir, ep.dir, ep.files)
-	pp := WSPipeline{Dataset: ds, Source: ep.dir, Dest: ep.n.dest}
+	pp := Pipeline{Dataset: ds, Source: ep.dir, Dest: ep.n.dest}
 	_, hasM := ep.files[nirs4all.MetricsFile]
 	_, hasP := ep.files[nirs4all.PredictionsFile]
 	if !hasM && !hasP {
@@ -197,7 +198,7 @@ func (p *WSImport) planEra0Pipeline(ds string, ep *era0Pipe, rows []importRow) {
 
 // planEra0Shared keeps results/<ds>/'s own files: predictions.json under
 // _nirs4all/ (a newer one replaces it), the others as era A's run files.
-func (p *WSImport) planEra0Shared(ctx context.Context, src fs.FS, t catalog.Tree, d *era0Dataset) error {
+func (p *Plan) planEra0Shared(ctx context.Context, src fs.FS, t catalog.Tree, d *era0Dataset) error {
 	planned := map[string]backing.Digest{}
 	base := "runs/" + d.name + "/"
 	for _, rel := range d.files {
@@ -219,7 +220,7 @@ func (p *WSImport) planEra0Shared(ctx context.Context, src fs.FS, t catalog.Tree
 // era0Rows reads results/<ds>/predictions.json: §3.7 rows, as an array or
 // an object of rows, each matched to a config folder by config_name,
 // pipeline_uid or config_path.
-func (p *WSImport) era0Rows(src fs.FS, d *era0Dataset) map[string][]importRow {
+func (p *Plan) era0Rows(src fs.FS, d *era0Dataset) map[string][]importRow {
 	file := "results/" + d.name + "/" + era0Predictions
 	data, err := fs.ReadFile(src, file)
 	if err != nil {
@@ -265,7 +266,7 @@ func era0Objects(data []byte) ([]map[string]any, error) {
 	case []any:
 		items = x
 	case map[string]any:
-		for _, k := range nirs4all.SortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			items = append(items, x[k])
 		}
 	default:

@@ -129,7 +129,7 @@ func TestWorkspaceImportEra0BadJSON(t *testing.T) {
 	}
 	empty := t.TempDir()
 	writeOS(t, filepath.Join(empty, "results", "x.txt"), "x")
-	if _, err := PlanWorkspaceImport(context.Background(), os.DirFS(empty), catalog.StoreTree{S: s}, ""); err == nil || !strings.Contains(err.Error(), "not a nirs4all workspace") {
+	if _, err := PlanWorkspace(context.Background(), os.DirFS(empty), catalog.StoreTree{S: s}, ""); err == nil || !strings.Contains(err.Error(), "not a nirs4all workspace") {
 		t.Errorf("empty results/: %v", err)
 	}
 }

@@ -19,12 +19,12 @@ import (
 )
 
 // importInto plans and applies a workspace import into s.
-func importInto(t *testing.T, s *backing.Store, ws string) *WSImport {
+func importInto(t *testing.T, s *backing.Store, ws string) *Plan {
 	t.Helper()
 	ctx := context.Background()
 	tree := catalog.StoreTree{S: s}
 	src := os.DirFS(ws)
-	plan, err := PlanWorkspaceImport(ctx, src, tree, "")
+	plan, err := PlanWorkspace(ctx, src, tree, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestWorkspaceImportNotAWorkspace(t *testing.T) {
 		for p, c := range files {
 			writeOS(t, filepath.Join(ws, p), c)
 		}
-		_, err := PlanWorkspaceImport(ctx, os.DirFS(ws), catalog.StoreTree{S: s}, "")
+		_, err := PlanWorkspace(ctx, os.DirFS(ws), catalog.StoreTree{S: s}, "")
 		if !errors.Is(err, ErrNotWorkspace) {
 			t.Errorf("%s: err %v", name, err)
 		}

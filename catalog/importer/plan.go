@@ -24,17 +24,17 @@ import (
 	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
-// WSImport is what importing a folder workspace writes.
-type WSImport struct {
-	Pipelines []WSPipeline
-	Skipped   []ImportSkip
+// Plan is what importing a folder workspace writes.
+type Plan struct {
+	Pipelines []Pipeline
+	Skipped   []Skip
 	Notes     []string // renumberings, choices, updated or clashing files
 	Unchanged int      // dataset-level files already in the store
 	writes    []wsWrite
 }
 
-// WSPipeline is one source pipeline folder.
-type WSPipeline struct {
+// Pipeline is one source pipeline folder.
+type Pipeline struct {
 	Dataset     string `json:"dataset"`
 	Source      string `json:"source"` // runs/<run>/<pid> in the workspace
 	Dest        string `json:"dest"`   // folder name in runs/<dataset>/
@@ -59,7 +59,7 @@ type srcFile struct {
 }
 
 // New counts the pipeline folders the import creates.
-func (p *WSImport) New() int {
+func (p *Plan) New() int {
 	n := 0
 	for _, pp := range p.Pipelines {
 		if !pp.Already {
@@ -70,7 +70,7 @@ func (p *WSImport) New() int {
 }
 
 // Bytes is the content the plan writes.
-func (p *WSImport) Bytes() int64 {
+func (p *Plan) Bytes() int64 {
 	var n int64
 	for _, w := range p.writes {
 		n += w.size
@@ -78,10 +78,10 @@ func (p *WSImport) Bytes() int64 {
 	return n
 }
 
-// PlanWorkspaceImport scans the workspace src and decides what goes where
+// PlanWorkspace scans the workspace src and decides what goes where
 // in the store t. only, when not "", restricts the import to one dataset.
 // Nothing is written.
-func PlanWorkspaceImport(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*WSImport, error) {
+func PlanWorkspace(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, error) {
 	if p, ok, err := planOtherLayout(ctx, src, t, only); ok {
 		return p, err // a nirs4all store, or era 0's results/
 	}
@@ -89,7 +89,7 @@ func PlanWorkspaceImport(ctx context.Context, src fs.FS, t catalog.Tree, only st
 	if err != nil {
 		return nil, err
 	}
-	p := &WSImport{Skipped: w.Skipped}
+	p := &Plan{Skipped: w.Skipped}
 	var names []string
 	for ds := range w.Datasets {
 		if only == "" || ds == only {
@@ -116,7 +116,7 @@ type srcPipe struct {
 	dest  string
 }
 
-func (p *WSImport) planDataset(ctx context.Context, src fs.FS, t catalog.Tree, d *wsDataset) error {
+func (p *Plan) planDataset(ctx context.Context, src fs.FS, t catalog.Tree, d *wsDataset) error {
 	dsDir := "runs/" + d.Name
 	rows := p.loadRows(src, d)
 	existing, err := listPipelines(ctx, t, dsDir)
@@ -152,20 +152,20 @@ func (p *WSImport) planDataset(ctx context.Context, src fs.FS, t catalog.Tree, d
 	return p.planShared(ctx, src, t, d)
 }
 
-func (p *WSImport) note(format string, args ...any) {
+func (p *Plan) note(format string, args ...any) {
 	p.Notes = append(p.Notes, fmt.Sprintf(format, args...))
 }
 
 // hashTree hashes the regular files below dir, relative to it; unreadable
 // files are skipped with the reason.
-func (p *WSImport) hashTree(src fs.FS, dir string) map[string]srcFile {
+func (p *Plan) hashTree(src fs.FS, dir string) map[string]srcFile {
 	files, skipped := walkFiles(src, dir, ".")
 	p.Skipped = append(p.Skipped, skipped...)
 	out := map[string]srcFile{}
 	for _, rel := range files {
 		f, err := hashFile(src, dir+"/"+rel)
 		if err != nil {
-			p.Skipped = append(p.Skipped, ImportSkip{dir + "/" + rel, "unreadable: " + err.Error()})
+			p.Skipped = append(p.Skipped, Skip{dir + "/" + rel, "unreadable: " + err.Error()})
 			continue
 		}
 		out[rel] = f
@@ -216,7 +216,7 @@ func listPipelines(ctx context.Context, t catalog.Tree, dsDir string) (map[int]s
 
 // matchImported marks the source pipelines an earlier import brought in
 // and returns the others, in source order.
-func (p *WSImport) matchImported(ctx context.Context, t catalog.Tree, dsDir string, existing map[int]string, pipes []*srcPipe) ([]*srcPipe, error) {
+func (p *Plan) matchImported(ctx context.Context, t catalog.Tree, dsDir string, existing map[int]string, pipes []*srcPipe) ([]*srcPipe, error) {
 	var fresh []*srcPipe
 	for _, sp := range pipes {
 		match := ""
@@ -236,7 +236,7 @@ func (p *WSImport) matchImported(ctx context.Context, t catalog.Tree, dsDir stri
 			fresh = append(fresh, sp)
 			continue
 		}
-		p.Pipelines = append(p.Pipelines, WSPipeline{Dataset: path.Base(dsDir), Source: sp.run.Dir + "/" + sp.pid, Dest: match, Already: true})
+		p.Pipelines = append(p.Pipelines, Pipeline{Dataset: path.Base(dsDir), Source: sp.run.Dir + "/" + sp.pid, Dest: match, Already: true})
 	}
 	return fresh, nil
 }
@@ -277,7 +277,7 @@ func treeFiles(ctx context.Context, t catalog.Tree, dir string) (map[string]cata
 
 // number keeps each new pipeline's number when free and gives the others,
 // in source order, the numbers after the highest in use.
-func (p *WSImport) number(ds string, existing map[int]string, fresh []*srcPipe) error {
+func (p *Plan) number(ds string, existing map[int]string, fresh []*srcPipe) error {
 	wants := make([]string, len(fresh))
 	for i, sp := range fresh {
 		wants[i] = sp.pid
@@ -297,7 +297,7 @@ func (p *WSImport) number(ds string, existing map[int]string, fresh []*srcPipe) 
 
 // planCopies plans the copy of a folder's files, in name order, into the
 // pipeline folder dir, and returns the newest modification time.
-func (p *WSImport) planCopies(dir, srcDir string, files map[string]srcFile) time.Time {
+func (p *Plan) planCopies(dir, srcDir string, files map[string]srcFile) time.Time {
 	var newest time.Time
 	rels := make([]string, 0, len(files))
 	for rel := range files {
@@ -343,11 +343,11 @@ func assignNumbers(existing map[int]string, wants []string) ([]string, []bool, e
 
 // planPipeline writes a new pipeline folder: its files, and metrics.json
 // and predictions.csv synthesised from rows unless the folder has them.
-func (p *WSImport) planPipeline(ds string, sp *srcPipe, rows []importRow) {
+func (p *Plan) planPipeline(ds string, sp *srcPipe, rows []importRow) {
 	dir := "runs/" + ds + "/" + sp.dest
 	srcDir := sp.run.Dir + "/" + sp.pid
 	newest := p.planCopies(dir, srcDir, sp.files)
-	pp := WSPipeline{Dataset: ds, Source: srcDir, Dest: sp.dest}
+	pp := Pipeline{Dataset: ds, Source: srcDir, Dest: sp.dest}
 	_, hasM := sp.files[nirs4all.MetricsFile]
 	_, hasP := sp.files[nirs4all.PredictionsFile]
 	if !hasM && !hasP {
@@ -365,7 +365,7 @@ func (p *WSImport) planPipeline(ds string, sp *srcPipe, rows []importRow) {
 	p.Pipelines = append(p.Pipelines, pp)
 }
 
-func (p *WSImport) addData(dst string, data []byte, mtime time.Time, pipeline string) {
+func (p *Plan) addData(dst string, data []byte, mtime time.Time, pipeline string) {
 	p.writes = append(p.writes, wsWrite{dst: dst, data: data, size: int64(len(data)), mtime: mtime, pipeline: pipeline})
 }
 

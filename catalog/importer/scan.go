@@ -18,8 +18,8 @@ import (
 	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
-// ImportSkip is a source entry left out, and why.
-type ImportSkip struct {
+// Skip is a source entry left out, and why.
+type Skip struct {
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
 }
@@ -43,7 +43,7 @@ type wsDataset struct {
 // wsSource is a scanned workspace.
 type wsSource struct {
 	Datasets map[string]*wsDataset
-	Skipped  []ImportSkip
+	Skipped  []Skip
 }
 
 var datedRun = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}_(.+)$`)
@@ -126,7 +126,7 @@ func notWorkspaceError(src fs.FS, ents []fs.DirEntry) error {
 }
 
 func (w *wsSource) skip(p, reason string) {
-	w.Skipped = append(w.Skipped, ImportSkip{Path: p, Reason: reason})
+	w.Skipped = append(w.Skipped, Skip{Path: p, Reason: reason})
 }
 
 func (w *wsSource) dataset(name string) *wsDataset {
@@ -192,17 +192,17 @@ func (w *wsSource) scanRun(src fs.FS, run *wsRun) error {
 
 // walkFiles lists the regular files at or below dir/rel, as paths
 // relative to dir. Symlinks and special files are skipped with a reason.
-func walkFiles(src fs.FS, dir, rel string) ([]string, []ImportSkip) {
+func walkFiles(src fs.FS, dir, rel string) ([]string, []Skip) {
 	var files []string
-	var skipped []ImportSkip
+	var skipped []Skip
 	fs.WalkDir(src, path.Join(dir, rel), func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
-			skipped = append(skipped, ImportSkip{p, "unreadable: " + err.Error()})
+			skipped = append(skipped, Skip{p, "unreadable: " + err.Error()})
 		case d.Type().IsRegular():
 			files = append(files, strings.TrimPrefix(p, dir+"/"))
 		case !d.IsDir():
-			skipped = append(skipped, ImportSkip{p, "not a regular file (symlink or special file)"})
+			skipped = append(skipped, Skip{p, "not a regular file (symlink or special file)"})
 		}
 		return nil
 	})

@@ -28,7 +28,7 @@ const importDir = "_nirs4all"
 // loadRows reads the dataset's prediction files. Parquet rows (eras B, C)
 // win over era A's JSON rows for the same pipeline. A file that cannot be
 // read is noted; it is still stored as is.
-func (p *WSImport) loadRows(src fs.FS, d *wsDataset) map[string][]importRow {
+func (p *Plan) loadRows(src fs.FS, d *wsDataset) map[string][]importRow {
 	has := map[string]bool{}
 	for _, f := range d.Files {
 		has[f] = true
@@ -69,7 +69,7 @@ func readRowsFile(src fs.FS, a, b string, parse func(a, b []byte) ([]importRow, 
 	return parse(da, db)
 }
 
-func (p *WSImport) rowsNote(file, note string, err error) {
+func (p *Plan) rowsNote(file, note string, err error) {
 	switch {
 	case err != nil:
 		p.note("%s: cannot read predictions (%v): stored as is, no metrics synthesised from it", file, err)
@@ -79,7 +79,7 @@ func (p *WSImport) rowsNote(file, note string, err error) {
 }
 
 // planShared plans the dataset-level files.
-func (p *WSImport) planShared(ctx context.Context, src fs.FS, t catalog.Tree, d *wsDataset) error {
+func (p *Plan) planShared(ctx context.Context, src fs.FS, t catalog.Tree, d *wsDataset) error {
 	planned := map[string]backing.Digest{}
 	base := "runs/" + d.Name + "/"
 	for _, run := range d.Runs {
@@ -113,10 +113,10 @@ func (p *WSImport) planShared(ctx context.Context, src fs.FS, t catalog.Tree, d 
 // when the same content is there, else (alt "") replaced — the
 // per-dataset files hold all runs, so a newer one supersedes — or written
 // to alt, keeping both.
-func (p *WSImport) sharedOne(ctx context.Context, src fs.FS, t catalog.Tree, srcPath, dst, alt string, planned map[string]backing.Digest) error {
+func (p *Plan) sharedOne(ctx context.Context, src fs.FS, t catalog.Tree, srcPath, dst, alt string, planned map[string]backing.Digest) error {
 	f, err := hashFile(src, srcPath)
 	if err != nil {
-		p.Skipped = append(p.Skipped, ImportSkip{srcPath, "unreadable: " + err.Error()})
+		p.Skipped = append(p.Skipped, Skip{srcPath, "unreadable: " + err.Error()})
 		return nil
 	}
 	for _, cand := range []string{dst, alt} {
@@ -160,7 +160,7 @@ type WriteFunc func(ctx context.Context, dst string, r io.Reader, mtime time.Tim
 // Apply writes the plan. A source file that cannot be read any more is
 // skipped and reported; a store error stops the import and removes the
 // pipeline folders it created, so that a later import starts clean.
-func (p *WSImport) Apply(ctx context.Context, src fs.FS, write WriteFunc, removeAll func(ctx context.Context, p string) error, progress func(done, total int64)) (err error) {
+func (p *Plan) Apply(ctx context.Context, src fs.FS, write WriteFunc, removeAll func(ctx context.Context, p string) error, progress func(done, total int64)) (err error) {
 	var created []string
 	seen := map[string]bool{}
 	defer func() {
@@ -178,7 +178,7 @@ func (p *WSImport) Apply(ctx context.Context, src fs.FS, write WriteFunc, remove
 		}
 		r, rerr := p.openWrite(src, w)
 		if rerr != nil {
-			p.Skipped = append(p.Skipped, ImportSkip{w.src, "unreadable: " + rerr.Error()})
+			p.Skipped = append(p.Skipped, Skip{w.src, "unreadable: " + rerr.Error()})
 			continue
 		}
 		err = write(ctx, w.dst, r, w.mtime)
@@ -194,7 +194,7 @@ func (p *WSImport) Apply(ctx context.Context, src fs.FS, write WriteFunc, remove
 	return nil
 }
 
-func (p *WSImport) openWrite(src fs.FS, w wsWrite) (io.ReadCloser, error) {
+func (p *Plan) openWrite(src fs.FS, w wsWrite) (io.ReadCloser, error) {
 	if w.src == "" {
 		return io.NopCloser(bytes.NewReader(w.data)), nil
 	}

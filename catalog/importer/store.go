@@ -57,7 +57,7 @@ type storeData struct {
 // planOtherLayout routes the layouts that have no runs/ folder: a nirs4all
 // store (store.sqlite; store.duckdb is refused) and era 0 (results/). ok is
 // false for a folder workspace with runs/, left to scanWorkspace.
-func planOtherLayout(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*WSImport, bool, error) {
+func planOtherLayout(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, bool, error) {
 	if isDir(src, "runs") {
 		return nil, false, nil
 	}

@@ -25,7 +25,7 @@ type storeImport struct {
 	src   fs.FS
 	t     catalog.Tree
 	d     *storeData
-	p     *WSImport
+	p     *Plan
 	mtime time.Time       // store.sqlite's, for rows without a date
 	used  map[string]bool // artifact_path of the binaries imported
 	dsArr map[string]bool // arrays/ files of imported datasets
@@ -37,12 +37,12 @@ type numbered struct {
 	src, want, dest string
 }
 
-func planStoreImport(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*WSImport, error) {
+func planStoreImport(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, error) {
 	d, err := readStore(src)
 	if err != nil {
 		return nil, fmt.Errorf("store.sqlite: %w", err)
 	}
-	p := &WSImport{}
+	p := &Plan{}
 	s := &storeImport{src: src, t: t, d: d, p: p, used: map[string]bool{}, dsArr: map[string]bool{}}
 	if st, err := fs.Stat(src, "store.sqlite"); err == nil {
 		s.mtime = st.ModTime()
@@ -54,7 +54,7 @@ func planStoreImport(ctx context.Context, src fs.FS, t catalog.Tree, only string
 	for _, pr := range d.Pipelines {
 		ds := pr.str("dataset_name")
 		if err := catalog.CheckDatasetName(ds); err != nil {
-			p.Skipped = append(p.Skipped, ImportSkip{storeSource(pr), "dataset name: " + err.Error()})
+			p.Skipped = append(p.Skipped, Skip{storeSource(pr), "dataset name: " + err.Error()})
 			continue
 		}
 		if only == "" || ds == only {
@@ -109,7 +109,7 @@ func (s *storeImport) planDataset(ctx context.Context, ds string, pipes []dbRow)
 	freshRows := map[*numbered]dbRow{}
 	for i, pr := range pipes {
 		if dest, ok := done[pr.str("pipeline_id")]; ok {
-			s.p.Pipelines = append(s.p.Pipelines, WSPipeline{Dataset: ds, Source: storeSource(pr), Dest: dest, Already: true})
+			s.p.Pipelines = append(s.p.Pipelines, Pipeline{Dataset: ds, Source: storeSource(pr), Dest: dest, Already: true})
 			continue
 		}
 		n := &numbered{src: storeSource(pr), want: fmt.Sprintf("%04d_%s", min(i+1, 9999), folderName(pr.str("name")))}
@@ -156,7 +156,7 @@ func importedIDs(ctx context.Context, t catalog.Tree, dsDir string, existing map
 
 // numberFresh keeps each new folder's wanted number when free and gives
 // the others, in order, the numbers after the highest in use.
-func (p *WSImport) numberFresh(ds string, existing map[int]string, fresh []*numbered) error {
+func (p *Plan) numberFresh(ds string, existing map[int]string, fresh []*numbered) error {
 	wants := make([]string, len(fresh))
 	for i, f := range fresh {
 		wants[i] = f.want
@@ -188,7 +188,7 @@ func (s *storeImport) planPipeline(ds string, n *numbered, pr dbRow, arrays map[
 		cfg += "\n"
 	}
 	s.p.addData(dir+"/"+nirs4all.PipelineFile, []byte(cfg), mtime, dir)
-	pp := WSPipeline{Dataset: ds, Source: n.src, Dest: n.dest}
+	pp := Pipeline{Dataset: ds, Source: n.src, Dest: n.dest}
 	rows := s.rows(pr, n.dest, arrays)
 	if sy, ok := synthesize(rows); ok {
 		pp.Synthesized = true

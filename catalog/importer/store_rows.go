@@ -92,7 +92,7 @@ func (s *storeImport) skipRest() {
 }
 
 func (s *storeImport) skip(p, reason string) {
-	s.p.Skipped = append(s.p.Skipped, ImportSkip{Path: p, Reason: reason})
+	s.p.Skipped = append(s.p.Skipped, Skip{Path: p, Reason: reason})
 }
 
 func (s *storeImport) skipArrays() {

@@ -182,27 +182,27 @@ func TestWorkspaceImportStoreRefusals(t *testing.T) {
 	tree := catalog.StoreTree{S: backingtest.NewStore(t)}
 	duck := t.TempDir()
 	writeOS(t, filepath.Join(duck, "store.duckdb"), "DUCK")
-	if _, err := PlanWorkspaceImport(ctx, os.DirFS(duck), tree, ""); err == nil || !strings.Contains(err.Error(), "store.duckdb") {
+	if _, err := PlanWorkspace(ctx, os.DirFS(duck), tree, ""); err == nil || !strings.Contains(err.Error(), "store.duckdb") {
 		t.Errorf("store.duckdb: %v", err)
 	}
 	bad := t.TempDir()
 	writeOS(t, filepath.Join(bad, "store.sqlite"), "not a database at all, just text")
-	if _, err := PlanWorkspaceImport(ctx, os.DirFS(bad), tree, ""); err == nil || !strings.Contains(err.Error(), "store.sqlite") {
+	if _, err := PlanWorkspace(ctx, os.DirFS(bad), tree, ""); err == nil || !strings.Contains(err.Error(), "store.sqlite") {
 		t.Errorf("corrupt store.sqlite: %v", err)
 	}
 	ws := storeWorkspace(t)
 	writeOS(t, filepath.Join(ws, "arrays", "wheat.parquet"), "PAR1 broken")
-	plan, err := PlanWorkspaceImport(ctx, os.DirFS(ws), tree, "")
+	plan, err := PlanWorkspace(ctx, os.DirFS(ws), tree, "")
 	if err != nil || plan.New() != 3 || !strings.Contains(strings.Join(plan.Notes, "\n"), "arrays/wheat.parquet: cannot read predictions") {
 		t.Errorf("broken arrays: %v %+v", err, plan)
 	}
-	if _, err := PlanWorkspaceImport(ctx, os.DirFS(ws), tree, "corn"); err == nil {
+	if _, err := PlanWorkspace(ctx, os.DirFS(ws), tree, "corn"); err == nil {
 		t.Error("--dataset corn: no error")
 	}
 }
 
 // checkStoreReport checks the skipped entries and the tombstone note.
-func checkStoreReport(t *testing.T, plan *WSImport) {
+func checkStoreReport(t *testing.T, plan *Plan) {
 	t.Helper()
 	skipped := map[string]string{}
 	for _, sk := range plan.Skipped {
@@ -235,7 +235,7 @@ func TestWorkspaceImportStoreWAL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "store.sqlite-wal")); err != nil {
 		t.Skip("no -wal file kept open:", err)
 	}
-	plan, err := PlanWorkspaceImport(context.Background(), os.DirFS(ws), catalog.StoreTree{S: backingtest.NewStore(t)}, "")
+	plan, err := PlanWorkspace(context.Background(), os.DirFS(ws), catalog.StoreTree{S: backingtest.NewStore(t)}, "")
 	if err != nil || plan.New() != 4 {
 		t.Fatalf("%v %+v", err, plan)
 	}

@@ -71,7 +71,7 @@ func ParseMetrics(data []byte) (Metrics, error) {
 // depend on Go's map order.
 func readMetricsPartition(m *Metrics, part string, obj map[string]any, skipped *string) {
 	scores := map[string]float64{}
-	for _, key := range SortedKeys(obj) {
+	for _, key := range sortedKeys(obj) {
 		name := strings.ToLower(strings.TrimSpace(key))
 		if _, seen := scores[name]; (seen && key != name) || name == "" {
 			continue
@@ -227,7 +227,7 @@ func stripBOM(data []byte) []byte {
 	return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 }
 
-func SortedKeys(m map[string]any) []string {
+func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -216,7 +216,7 @@ func walkStepObject(ops *[]stepOp, m map[string]any, depth int) {
 		*ops = append(*ops, stepOp{class: modelClass(mv, depth), model: true})
 		return
 	}
-	for _, k := range SortedKeys(m) {
+	for _, k := range sortedKeys(m) {
 		if !stepsSkipKeys[k] && !stepsDataKeys[k] {
 			walkSteps(ops, m[k], depth+1)
 		}

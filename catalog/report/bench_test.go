@@ -12,7 +12,7 @@ import (
 )
 
 // demoCatalog fills a fresh store with the demo workspace and ingests it.
-func demoCatalog(tb testing.TB, opts demo.DemoOptions) *catalog.Catalog {
+func demoCatalog(tb testing.TB, opts demo.Options) *catalog.Catalog {
 	tb.Helper()
 	ctx := context.Background()
 	s := backingtest.NewStore(tb)
@@ -24,7 +24,7 @@ func demoCatalog(tb testing.TB, opts demo.DemoOptions) *catalog.Catalog {
 		_, err := s.WriteFile(ctx, p, strings.NewReader(string(data)), 0o644, time.Time{})
 		return err
 	}
-	if err := demo.Demo(ctx, opts, emit); err != nil {
+	if err := demo.Generate(ctx, opts, emit); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := cat.Refresh(ctx); err != nil {
@@ -39,11 +39,11 @@ func demoCatalog(tb testing.TB, opts demo.DemoOptions) *catalog.Catalog {
 // the checks of the rendered session report run here, not in every
 // go test.
 func BenchmarkReports(b *testing.B) {
-	cat := demoCatalog(b, demo.DemoOptions{Datasets: 1, Pipelines: 1000, Samples: 100, Seed: 3})
+	cat := demoCatalog(b, demo.Options{Datasets: 1, Pipelines: 1000, Samples: 100, Seed: 3})
 	ctx := context.Background()
 	check1000(b, cat)
 	for _, dir := range []string{"exports/session_reports", "catalog/reports", "catalog/reports/dataset_history",
-		"exports/" + demo.DemoDatasetName(0)} {
+		"exports/" + demo.DatasetName(0)} {
 		b.Run(strings.ReplaceAll(dir, "/", "_"), func(b *testing.B) {
 			for b.Loop() {
 				views, err := cat.Render(ctx, dir)
@@ -67,7 +67,7 @@ func check1000(b *testing.B, cat *catalog.Catalog) {
 	if n := strings.Count(html, "<tr data-pid="); n != 1000 {
 		b.Errorf("%d pipeline rows, want 1000", n)
 	}
-	best, _, err := cat.BestOf(ctx, demo.DemoDatasetName(0))
+	best, _, err := cat.BestOf(ctx, demo.DatasetName(0))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func newCatalogArchiveCmd(g *globals) *cobra.Command {
 			if _, err := w.store.ResolvePath(ctx, dst); err == nil {
 				return fmt.Errorf("%s exists already (n4ws catalog forget %s --confirm removes it)", dst, dst)
 			}
-			plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
+			plan, err := bundle.NewPlan(ctx, catalog.StoreTree{S: w.store}, spec)
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
-	opts := demo.DemoOptions{Datasets: 3, Pipelines: 150, Samples: 100, Seed: 42}
+	opts := demo.Options{Datasets: 3, Pipelines: 150, Samples: 100, Seed: 42}
 	var toDir string
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -39,7 +39,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				}
 				return write(ctx, path, data)
 			}
-			err = demo.Demo(cmd.Context(), opts, emit)
+			err = demo.Generate(cmd.Context(), opts, emit)
 			bar.done()
 			if err != nil {
 				return err
@@ -49,10 +49,10 @@ func newDemoCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&opts.Datasets, "datasets", opts.Datasets,
-		fmt.Sprintf("number of datasets (1-%d; past 6 the names repeat with a suffix: wheat_protein_02...)", demo.MaxDemoDatasets))
+		fmt.Sprintf("number of datasets (1-%d; past 6 the names repeat with a suffix: wheat_protein_02...)", demo.MaxDatasets))
 	cmd.Flags().IntVar(&opts.Pipelines, "pipelines", opts.Pipelines, "pipelines per dataset (1-9999)")
 	cmd.Flags().IntVar(&opts.Samples, "samples", opts.Samples,
-		fmt.Sprintf("rows of each predictions.csv: 60%% train, 20%% val, 20%% test (10-%d)", demo.MaxDemoSamples))
+		fmt.Sprintf("rows of each predictions.csv: 60%% train, 20%% val, 20%% test (10-%d)", demo.MaxSamples))
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", opts.Seed, "random seed: the same seed gives the same files")
 	cmd.Flags().StringVar(&toDir, "to-dir", "", "write the workspace into this ordinary folder instead of the store")
 	return cmd

@@ -21,7 +21,7 @@ func newExportCmd(g *globals) *cobra.Command {
 		Short: "Write a pipeline folder as a zip to share (n4ws import reads it back)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec := bundle.BundleSpec{Kind: bundle.KindExport}
+			spec := bundle.Spec{Kind: bundle.KindExport}
 			for _, inc := range include {
 				switch strings.TrimSpace(inc) {
 				case "binaries":
@@ -50,7 +50,7 @@ func newExportCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func exportRun(cmd *cobra.Command, g *globals, spec bundle.BundleSpec, from, output string) error {
+func exportRun(cmd *cobra.Command, g *globals, spec bundle.Spec, from, output string) error {
 	ctx := cmd.Context()
 	ds, pid, err := parseFrom(from)
 	if err != nil {
@@ -66,7 +66,7 @@ func exportRun(cmd *cobra.Command, g *globals, spec bundle.BundleSpec, from, out
 		return err
 	}
 	base.Binaries, base.Data = spec.Binaries, spec.Data
-	plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, base)
+	plan, err := bundle.NewPlan(ctx, catalog.StoreTree{S: w.store}, base)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func importWorkspace(cmd *cobra.Command, g *globals, dir, only string) error {
 	defer w.Close()
 	src := os.DirFS(abs)
 	tree := catalog.StoreTree{S: w.store}
-	plan, err := importer.PlanWorkspaceImport(ctx, src, tree, only)
+	plan, err := importer.PlanWorkspace(ctx, src, tree, only)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
@@ -59,7 +59,7 @@ func importWorkspace(cmd *cobra.Command, g *globals, dir, only string) error {
 
 // printWSImport reports the imported pipelines and renumberings on
 // stdout, notes and skipped entries on stderr.
-func printWSImport(out, errw io.Writer, dir string, plan *importer.WSImport) {
+func printWSImport(out, errw io.Writer, dir string, plan *importer.Plan) {
 	already := 0
 	for _, p := range plan.Pipelines {
 		if p.Already {

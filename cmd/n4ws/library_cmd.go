@@ -80,8 +80,8 @@ func kindFlag(def string, flags map[string]*bool) (string, error) {
 }
 
 // bundleSpec fills a spec from the pipeline's folder and catalog row.
-func (w *workspace) bundleSpec(ctx context.Context, kind, name, ds, pid string) (bundle.BundleSpec, error) {
-	spec := bundle.BundleSpec{Kind: kind, Name: name, Dataset: ds, Pipeline: pid}
+func (w *workspace) bundleSpec(ctx context.Context, kind, name, ds, pid string) (bundle.Spec, error) {
+	spec := bundle.Spec{Kind: kind, Name: name, Dataset: ds, Pipeline: pid}
 	a, err := w.store.ResolvePath(ctx, "runs/"+ds+"/"+pid)
 	if err != nil || !a.IsDir() {
 		return spec, fmt.Errorf("unknown pipeline runs/%s/%s: no such folder", ds, pid)
@@ -107,7 +107,7 @@ func (w *workspace) pipelineRow(ctx context.Context, ds, pid string) (*catalog.P
 
 // buildZipFile writes a bundle into a temporary file and returns it,
 // rewound; the caller removes it. Ctrl-C stops it midway.
-func buildZipFile(ctx context.Context, stderr io.Writer, dir string, files []bundle.BundleFile, desc string) (*os.File, error) {
+func buildZipFile(ctx context.Context, stderr io.Writer, dir string, files []bundle.File, desc string) (*os.File, error) {
 	f, err := os.CreateTemp(dir, ".n4ws-*.zip.tmp")
 	if err != nil {
 		return nil, err
@@ -132,8 +132,8 @@ func dropTemp(f *os.File) {
 }
 
 // dataFiles turns --data paths into bundle entries named by base name.
-func dataFiles(paths []string) ([]bundle.BundleFile, error) {
-	var out []bundle.BundleFile
+func dataFiles(paths []string) ([]bundle.File, error) {
+	var out []bundle.File
 	seen := map[string]bool{}
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -148,7 +148,7 @@ func dataFiles(paths []string) ([]bundle.BundleFile, error) {
 			return nil, fmt.Errorf("--data: two files named %s", base)
 		}
 		seen[base] = true
-		out = append(out, bundle.BundleFile{Path: base, Size: st.Size(), Open: func(context.Context) (io.ReadCloser, error) {
+		out = append(out, bundle.File{Path: base, Size: st.Size(), Open: func(context.Context) (io.ReadCloser, error) {
 			return os.Open(p)
 		}})
 	}
@@ -220,7 +220,7 @@ func librarySave(cmd *cobra.Command, g *globals, o *saveOpts) error {
 		return err
 	}
 	spec.ExtraData = extra
-	plan, err := bundle.PlanBundle(ctx, catalog.StoreTree{S: w.store}, spec)
+	plan, err := bundle.NewPlan(ctx, catalog.StoreTree{S: w.store}, spec)
 	if err != nil {
 		return err
 	}

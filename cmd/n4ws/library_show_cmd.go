@@ -16,8 +16,8 @@ import (
 // libraryShow is the JSON of `n4ws library show --json`.
 type libraryShow struct {
 	bundle.LibraryItem
-	Meta     *bundle.BundleMeta `json:"bundle,omitempty"`
-	Contents []zipContent       `json:"contents,omitempty"`
+	Meta     *bundle.Meta `json:"bundle,omitempty"`
+	Contents []zipContent `json:"contents,omitempty"`
 }
 
 type zipContent struct {
@@ -49,7 +49,7 @@ func newLibraryShowCmd(g *globals) *cobra.Command {
 					return err
 				}
 				defer closeFn()
-				if r.Meta, err = bundle.ReadBundleMeta(es); err != nil {
+				if r.Meta, err = bundle.ReadMeta(es); err != nil {
 					return fmt.Errorf("%s: %w", it.Path, err)
 				}
 				for _, e := range es {

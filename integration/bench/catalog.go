@@ -164,7 +164,7 @@ func (c *catalogBench) setup(ctx context.Context) ([]catRow, error) {
 		rows = append(rows, catRow{name: name, ms: msSince(start)})
 		return err
 	}
-	c.ds0 = "wheat_protein" // catalog.DemoDatasetName(0); the bench does not import n4ws packages
+	c.ds0 = "wheat_protein" // demo.DatasetName(0); the bench does not import n4ws packages
 	total := c.datasets * c.pipelines
 	if err := step(fmt.Sprintf("setup: n4ws demo into the store (%d pipelines)", total), func() error {
 		if err := c.m.init(ctx); err != nil {

@@ -1,0 +1,171 @@
+//go:build linux
+
+package integration
+
+// The fenced code blocks of the documents the docs test runs: parsing and
+// the markers that skip a block (see docs_test.go).
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docBlock is one fenced code block of a markdown file.
+type docBlock struct {
+	file string
+	line int    // line of the opening fence, 1-based
+	lang string // first word of the info string ("sh", "sql", "" ...)
+	text string // the body, without the fence's indentation
+	skip string // the reason of a "# docs-test: skip (reason)" first line
+}
+
+func (b docBlock) String() string { return fmt.Sprintf("%s:%d (```%s)", b.file, b.line, b.lang) }
+
+func (b docBlock) firstLine() string {
+	first, _, _ := strings.Cut(b.text, "\n")
+	return strings.TrimSpace(first)
+}
+
+// isScript tells a ```sh block that is a script to save (it starts with #!)
+// from commands to run.
+func (b docBlock) isScript() bool {
+	return b.lang == "sh" && strings.HasPrefix(b.firstLine(), "#!")
+}
+
+// scriptName is the file name a script block names on its second line:
+// "# /usr/local/bin/NAME: ...".
+func (b docBlock) scriptName() string {
+	lines := strings.SplitN(b.text, "\n", 3)
+	if len(lines) < 2 {
+		return ""
+	}
+	m := regexp.MustCompile(`^#\s*(/\S+?):`).FindStringSubmatch(strings.TrimSpace(lines[1]))
+	if m == nil {
+		return ""
+	}
+	return filepath.Base(m[1])
+}
+
+// docsRoot is the repository root (the tests run in integration/).
+func docsRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+var fenceRE = regexp.MustCompile("^([ \t]*)(`{3,}|~{3,})(.*)$")
+
+// parseDoc returns the fenced code blocks of a markdown file of the repository.
+func parseDoc(t testing.TB, name string) []docBlock {
+	t.Helper()
+	lines := strings.Split(readFile(t, filepath.Join(docsRoot(t), name)), "\n")
+	var blocks []docBlock
+	for i := 0; i < len(lines); i++ {
+		m := fenceRE.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		indent, fence := m[1], m[2]
+		info := strings.Fields(m[3])
+		b := docBlock{file: name, line: i + 1}
+		if len(info) > 0 {
+			b.lang = info[0]
+		}
+		var body []string
+		closed := false
+		for i++; i < len(lines); i++ {
+			l := lines[i]
+			if tl := strings.TrimSpace(l); len(tl) >= len(fence) && strings.Trim(tl, fence[:1]) == "" {
+				closed = true
+				break
+			}
+			body = append(body, strings.TrimPrefix(l, indent))
+		}
+		if !closed {
+			t.Fatalf("%s:%d: code block is never closed", name, b.line)
+		}
+		b.text = strings.Join(body, "\n")
+		if first := b.firstLine(); strings.HasPrefix(first, docsSkipMarker) {
+			b.skip = strings.Trim(strings.TrimSpace(strings.TrimPrefix(first, docsSkipMarker)), "()— -")
+		} else if reason, ok := htmlSkip(lines, b.line-1); ok {
+			b.skip = reason
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
+// htmlSkip reads a skip marker written as an HTML comment on the line
+// before a fence ("<!-- docs-test: skip (reason) -->"), invisible when the
+// markdown is rendered: the README's first block stays two clean commands.
+func htmlSkip(lines []string, fence int) (string, bool) {
+	if fence < 1 {
+		return "", false
+	}
+	l := strings.TrimSpace(lines[fence-1])
+	if !strings.HasPrefix(l, "<!--") || !strings.HasSuffix(l, "-->") {
+		return "", false
+	}
+	inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "<!--"), "-->"))
+	if !strings.HasPrefix(inner, docsSkipMarker[2:]) {
+		return "", false
+	}
+	return strings.Trim(strings.TrimSpace(strings.TrimPrefix(inner, docsSkipMarker[2:])), "()— -"), true
+}
+
+// checkBlocks reports what would let a shell block escape the docs test:
+// shell under another fence name, a skip marker without reason or not on the
+// first line, a skip of a block kind that is never run anyway.
+func checkBlocks(t testing.TB, blocks []docBlock) {
+	t.Helper()
+	for _, b := range blocks {
+		switch b.lang {
+		case "bash", "shell", "console", "zsh", "shell-session", "sh-session", "terminal":
+			t.Errorf("%v: shell commands go in ```sh blocks, which the docs test runs", b)
+		}
+		for i, l := range strings.Split(b.text, "\n") {
+			if strings.Contains(l, "docs-test:") && (i > 0 || !strings.HasPrefix(strings.TrimSpace(l), docsSkipMarker)) {
+				t.Errorf("%v: line %d: the only marker is %q, as the block's first line", b, i+1, docsSkipMarker+" (reason)")
+			}
+		}
+		if strings.HasPrefix(b.firstLine(), docsSkipMarker) {
+			if b.skip == "" {
+				t.Errorf("%v: %q needs a reason: %s (why)", b, docsSkipMarker, docsSkipMarker)
+			}
+			if b.lang != "sh" && b.lang != "python" {
+				t.Errorf("%v: only sh and python blocks are run, so only they may be marked", b)
+			}
+		}
+		if b.isScript() && b.skip == "" && b.scriptName() == "" {
+			t.Errorf("%v: a script block names its file on its second line (# /path/NAME: ...)", b)
+		}
+		if b.lang == "sh" && b.skip == "" && !b.isScript() {
+			for i, l := range strings.Split(b.text, "\n") {
+				if code, _, _ := strings.Cut(" "+l, " #"); mustSkipRE.MatchString(code) {
+					t.Errorf("%v: line %d %q: builds, recurses or needs the system; mark the block %s (why)", b, i+1, l, docsSkipMarker)
+				}
+			}
+		}
+	}
+}
+
+// mustSkipRE matches commands the docs test must not run: builds, the test
+// itself, and what changes the system (sudo, systemd).
+var mustSkipRE = regexp.MustCompile(`(^|[\s;&|(])(make( \S+)*|go (build|test|install)|sudo|systemctl|loginctl|journalctl)(\s|$)`)
+
+// TestDocsBlocks checks the markers of both documents (no mount needed).
+func TestDocsBlocks(t *testing.T) {
+	for _, doc := range []string{readmeDoc, guideDoc} {
+		blocks := parseDoc(t, doc)
+		checkBlocks(t, blocks)
+		if len(blocks) == 0 {
+			t.Errorf("%s: no code blocks found", doc)
+		}
+	}
+}

@@ -1,9 +1,8 @@
 package catalog
 
-// Bundles are the zips n4ws makes of pipeline folders (library saves,
-// catalog archives, exports) and reads back (import, library show). The
-// code here is pure: it sees the store through Tree, a few path calls, so
-// that tests can hand it a map.
+// Tree is how catalog/bundle and catalog/importer see the store: a few
+// calls by slash path, so that their logic is tested on a map. It lives in
+// the core so that neither of them needs the other.
 
 import (
 	"context"
@@ -28,7 +27,7 @@ type TreeEntry struct {
 	Digest  backing.Digest // content of a regular file; zero when empty
 }
 
-// Tree is the part of the store bundles need, by slash paths from the
+// Tree is the part of the store bundles and imports need, by slash paths from the
 // store's root. A missing path is an error wrapping fs.ErrNotExist.
 type Tree interface {
 	List(ctx context.Context, dir string) ([]TreeEntry, error) // sorted by name

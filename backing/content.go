@@ -17,6 +17,12 @@ import (
 // cache (see sqlite.org/fasterthanfs.html for the same measurement).
 const DefaultInlineMax = 32 << 10
 
+// MaxFileSize is the largest file the store takes: 1 TiB. A commit hashes
+// every byte of the content, holes included, so a sparse file of the size
+// a filesystem allows (16 TiB on ext4, more elsewhere) would keep close(2)
+// busy for hours; beyond this size writes and truncates fail with EFBIG.
+const MaxFileSize int64 = 1 << 40
+
 // Content is a file's new content, ready to be committed: the bytes are in
 // Data, or in File (a spool file of this store), with digest Digest and
 // length Size.
@@ -43,6 +49,9 @@ func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr,
 		}
 		if a.Flags&FlagReadOnly != 0 {
 			return ErrReadOnly
+		}
+		if c.Size > MaxFileSize {
+			return ErrFileTooBig
 		}
 		if err := tx.storeBlob(c); err != nil {
 			return err

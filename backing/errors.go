@@ -13,6 +13,7 @@ var (
 	ErrPermission  = errors.New("operation not permitted")
 	ErrInvalid     = errors.New("invalid argument")
 	ErrNameTooLong = errors.New("name too long")
+	ErrFileTooBig  = errors.New("file too large")
 	ErrCorrupt     = errors.New("content does not match its digest")
 	ErrLocked      = errors.New("store is locked by another process")
 	ErrNoStore     = errors.New("no store here")

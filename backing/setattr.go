@@ -14,7 +14,24 @@ type SetAttrIn struct {
 	Gid   *uint32
 	Atime *time.Time
 	Mtime *time.Time
+	// ClearSetID drops S_ISUID, and S_ISGID when the group may execute (a
+	// set-group-ID bit without group execute marks mandatory locking and
+	// stays), as the kernel does when an unprivileged user writes a file.
+	ClearSetID bool
 }
+
+// clearSetID returns mode without the set-user/group-ID bits a write by an
+// unprivileged user removes.
+func clearSetID(mode uint32) uint32 {
+	mode &^= syscall.S_ISUID
+	if mode&(syscall.S_ISGID|syscall.S_IXGRP) == syscall.S_ISGID|syscall.S_IXGRP {
+		mode &^= syscall.S_ISGID
+	}
+	return mode
+}
+
+// HasSetID reports whether mode has a bit that clearSetID would remove.
+func HasSetID(mode uint32) bool { return clearSetID(mode) != mode }
 
 // SetAttr changes the metadata of node ino and returns the new attributes.
 // Size changes go through CommitContent, since they change the content.
@@ -30,6 +47,9 @@ func (s *Store) SetAttr(ctx context.Context, ino uint64, in SetAttrIn) (Attr, er
 		}
 		if in.Mode != nil {
 			a.Mode = a.Mode&syscall.S_IFMT | *in.Mode&^uint32(syscall.S_IFMT)
+		}
+		if in.ClearSetID {
+			a.Mode = clearSetID(a.Mode)
 		}
 		if in.Uid != nil {
 			a.Uid = *in.Uid

@@ -37,12 +37,14 @@ func (f *fsys) toErrno(op string, ino uint64, err error) syscall.Errno {
 		return syscall.EINVAL
 	case errors.Is(err, backing.ErrNameTooLong):
 		return syscall.ENAMETOOLONG
+	case errors.Is(err, backing.ErrFileTooBig):
+		return syscall.EFBIG
 	case errors.Is(err, context.Canceled):
 		return syscall.EINTR
 	case errors.Is(err, context.DeadlineExceeded):
 		return syscall.ETIMEDOUT
 	case errors.As(err, &errno):
-		if errno == syscall.ENOSPC || errno == syscall.EDQUOT {
+		if errno == syscall.ENOSPC || errno == syscall.EDQUOT || errno == syscall.EFBIG {
 			return errno
 		}
 	}

@@ -97,6 +97,9 @@ func (h *spoolHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	if !h.writer {
 		return 0, syscall.EBADF
 	}
+	if err := h.of.killSetID(ctx); err != nil {
+		return 0, h.of.fsys.toErrno("write", h.of.ino, err)
+	}
 	n, err := h.of.write(data, off)
 	return uint32(n), h.of.fsys.toErrno("write", h.of.ino, err)
 }

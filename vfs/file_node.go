@@ -89,6 +89,12 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 	if err == nil && a.Flags&backing.FlagReadOnly != 0 {
 		err = backing.ErrReadOnly
 	}
+	// Truncating an existing file is a write (see setid.go). Create passes
+	// O_TRUNC too, with O_CREAT: a new file keeps the mode it was made with.
+	if err == nil && flags&syscall.O_TRUNC != 0 && flags&syscall.O_CREAT == 0 &&
+		backing.HasSetID(a.Mode) && !mayKeepSetID(ctx) {
+		_, err = f.store.SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true})
+	}
 	if err == nil {
 		of.mu.Lock()
 		err = of.startWriting(ctx, flags&syscall.O_TRUNC != 0)

@@ -74,7 +74,10 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 		EntryTimeout:   &et,
 		AttrTimeout:    &at,
 		RootStableAttr: &fs.StableAttr{Ino: backing.RootIno},
-		Logger:         log.New(newSlogWriter(opts.Logger), "", 0),
+		// Every node fills its own mode: without this go-fuse shows a file
+		// created with mode 0000 as 0644 (pjdfstest open/26.t).
+		NullPermissions: true,
+		Logger:          log.New(newSlogWriter(opts.Logger), "", 0),
 		MountOptions: fuse.MountOptions{
 			FsName:               "n4ws:" + store.Dir(),
 			Name:                 "n4ws",

@@ -38,6 +38,8 @@ type openFile struct {
 	dirty   bool       // spool differs from the committed content
 	size    int64
 	mtime   time.Time
+	ctime   time.Time   // last change of the uncommitted content
+	setID   bool        // the file has a set-ID bit that a write by an unprivileged user clears
 	hasher  *pipeHasher // running hash of the content's first hashed bytes, valid while hashOK
 	hashed  int64
 	hashOK  bool
@@ -116,6 +118,9 @@ func (of *openFile) overlay(a *backing.Attr) {
 		a.Size = of.size
 		if of.dirty {
 			a.Mtime = of.mtime
+			if of.ctime.After(a.Ctime) {
+				a.Ctime = of.ctime
+			}
 		}
 	}
 }
@@ -139,12 +144,16 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool) error {
 	if err != nil {
 		return err
 	}
-	of.mtime, of.sealed = a.Mtime, false
+	of.mtime, of.ctime, of.sealed = a.Mtime, a.Ctime, false
+	of.setID = backing.HasSetID(a.Mode)
 	of.hasher, of.hashed, of.hashOK = newPipeHasher(), 0, true
 	switch {
 	case trunc || a.Size == 0:
 		of.mem, of.size = nil, 0
 		of.dirty = trunc && a.Size > 0
+		if of.dirty { // open(O_TRUNC) changes the content: new mtime and ctime
+			of.touch()
+		}
 	case a.Size <= of.memMax():
 		if of.mem, err = of.fsys.store.ReadBlob(ctx, a.Blob, a.Size); err != nil {
 			return err
@@ -227,10 +236,27 @@ func (of *openFile) prepareWrite(end int64) error {
 	return of.unseal()
 }
 
+// touch records a change of the content now. Call with of.mu held.
+func (of *openFile) touch() {
+	of.mtime = time.Now()
+	of.ctime = of.mtime
+}
+
+// checkSize refuses content longer than the store takes.
+func checkSize(end int64) error {
+	if end < 0 || end > backing.MaxFileSize {
+		return fmt.Errorf("content of %d bytes: %w", end, backing.ErrFileTooBig)
+	}
+	return nil
+}
+
 func (of *openFile) write(data []byte, off int64) (int, error) {
 	of.mu.Lock()
 	defer of.mu.Unlock()
 	end := off + int64(len(data))
+	if err := checkSize(end); err != nil {
+		return 0, err
+	}
 	if err := of.prepareWrite(end); err != nil {
 		return 0, err
 	}
@@ -245,7 +271,8 @@ func (of *openFile) write(data []byte, off int64) (int, error) {
 		copy(of.mem[off:], data)
 	}
 	if n > 0 {
-		of.dirty, of.mtime = true, time.Now()
+		of.dirty = true
+		of.touch()
 		if e := off + int64(n); e > of.size {
 			of.size = e
 		}
@@ -280,6 +307,9 @@ func (of *openFile) read(dest []byte, off int64) (int, error) {
 
 // truncateLocked sets the content's length. Call with of.mu held.
 func (of *openFile) truncateLocked(size int64) error {
+	if err := checkSize(size); err != nil {
+		return err
+	}
 	if err := of.prepareWrite(size); err != nil {
 		return err
 	}
@@ -293,7 +323,8 @@ func (of *openFile) truncateLocked(size int64) error {
 		of.mem = append(of.mem, make([]byte, size-int64(len(of.mem)))...)
 	}
 	if size != of.size {
-		of.dirty, of.mtime = true, time.Now()
+		of.dirty = true
+		of.touch()
 	}
 	switch {
 	case size == 0:

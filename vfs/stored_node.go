@@ -87,11 +87,13 @@ func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 		}
 	}
 	if set != (backing.SetAttrIn{}) {
-		if _, err := n.fsys.store.SetAttr(ctx, n.ino(), set); err != nil {
+		a, err := n.fsys.store.SetAttr(ctx, n.ino(), set)
+		if err != nil {
 			return n.fsys.toErrno("setattr", n.ino(), err)
 		}
-		if set.Mtime != nil {
-			if of := n.fsys.openFileOf(n.ino()); of != nil {
+		if of := n.fsys.openFileOf(n.ino()); of != nil {
+			of.noteMode(a.Mode)
+			if set.Mtime != nil {
 				of.setMtime(*set.Mtime)
 			}
 		}

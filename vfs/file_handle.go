@@ -123,30 +123,6 @@ func (h *spoolHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return f.toErrno("fsync", h.of.ino, f.syncFile(ctx, h.of.ino))
 }
 
-func (h *spoolHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
-	ctx = uninterruptible(ctx)
-	if !h.writer {
-		return syscall.EBADF
-	}
-	const keepSize = 1 // FALLOC_FL_KEEP_SIZE: reserve space without growing the file
-	switch mode {
-	case keepSize:
-		return 0 // space is not reserved ahead in the store: nothing to do
-	case 0:
-	default:
-		return syscall.EOPNOTSUPP // no holes punched, no ranges collapsed
-	}
-	of := h.of
-	of.mu.Lock()
-	defer of.mu.Unlock()
-	if end := int64(off + size); end > of.size {
-		if err := of.truncateLocked(end); err != nil {
-			return of.fsys.toErrno("fallocate", of.ino, err)
-		}
-	}
-	return 0
-}
-
 func (h *spoolHandle) Release(ctx context.Context) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	h.node.pt.endHandle(false)

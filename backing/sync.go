@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sync makes every committed transaction durable against a power cut: one
@@ -29,6 +32,24 @@ func (s *Store) Sync(ctx context.Context) error {
 		return fmt.Errorf("sync index: %v %v", err, err2)
 	}
 	return nil
+}
+
+// SyncAll makes everything committed so far durable: syncfs(2) on the
+// filesystem that holds the store flushes every blob and folder of it, then
+// Sync the index. A mount runs it when it stops, and `n4ws sync` on demand:
+// the kernel does not pass sync(1) or syncfs(2) on a FUSE mount to the
+// server (it does only for virtiofs), so they cannot reach us.
+func (s *Store) SyncAll(ctx context.Context) error {
+	f, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	err = unix.Syncfs(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("sync store: syncfs %s: %w", s.dir, err)
+	}
+	return s.Sync(ctx)
 }
 
 // SyncBlob flushes blob d and its directory entry to disk. An inline blob

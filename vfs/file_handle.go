@@ -78,7 +78,6 @@ var (
 	_ = (fs.FileReader)((*spoolHandle)(nil))
 	_ = (fs.FileWriter)((*spoolHandle)(nil))
 	_ = (fs.FileFlusher)((*spoolHandle)(nil))
-	_ = (fs.FileFsyncer)((*spoolHandle)(nil))
 	_ = (fs.FileReleaser)((*spoolHandle)(nil))
 	_ = (fs.FileAllocater)((*spoolHandle)(nil))
 )
@@ -112,15 +111,6 @@ func (h *spoolHandle) Flush(ctx context.Context) syscall.Errno {
 		return 0
 	}
 	return h.of.fsys.toErrno("flush", h.of.ino, h.of.commit(ctx))
-}
-
-func (h *spoolHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	ctx = uninterruptible(ctx)
-	f := h.of.fsys
-	if err := h.of.commit(ctx); err != nil {
-		return f.toErrno("fsync", h.of.ino, err)
-	}
-	return f.toErrno("fsync", h.of.ino, f.syncFile(ctx, h.of.ino))
 }
 
 func (h *spoolHandle) Release(ctx context.Context) syscall.Errno {

@@ -182,6 +182,12 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	go unmountOnSignal(ctx, served, server, mnt)
 	server.Wait()
 	close(served)
+	// Unmounted means durable: every closed file's blob and the index
+	// reach the disk before the process (and so `n4ws umount`) returns.
+	if err := store.SyncAll(context.Background()); err != nil {
+		slog.Error("sync at unmount", "err", err)
+		return err
+	}
 	slog.Info("unmounted", "mountpoint", mnt)
 	return nil
 }

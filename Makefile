@@ -5,12 +5,13 @@ N4WS    := bin/n4ws
 DEMO    := $(CURDIR)/demo
 DEMO_WS := $(DEMO)/workspace
 
-.PHONY: help build test tidy lint bench bench-go demo demo-stop clean
+.PHONY: help build test tidy conformance lint bench bench-go demo demo-stop clean
 
 help:
 	@echo "make build      build $(N4WS)"
 	@echo "make test       go mod tidy check, go vet, layering check, go test -race"
 	@echo "make tidy       check that go.mod and go.sum (both modules) are tidy"
+	@echo "make conformance  pjdfstest and fsx on a real mount (root; docs/RELIABILITY.md)"
 	@echo "make lint       layering check and gofmt"
 	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
@@ -34,6 +35,12 @@ test: tidy
 tidy:
 	$(GO) mod tidy -diff
 	cd integration/duckdb && $(GO) mod tidy -diff
+
+# pjdfstest (all 8798 subtests) and fsx (100,000 operations) against a real
+# mount, about 3 minutes; part of `make test` too. Needs root, gcc, make,
+# autoconf, automake and ../shared/conformance (or N4WS_CONFORMANCE_DIR).
+conformance:
+	CI=true $(GO) test -count=1 -timeout 20m -run '^TestConformance$$' -v ./integration
 
 lint:
 	bash .ci/layering.sh

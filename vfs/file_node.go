@@ -93,7 +93,9 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 	// O_TRUNC too, with O_CREAT: a new file keeps the mode it was made with.
 	if err == nil && flags&syscall.O_TRUNC != 0 && flags&syscall.O_CREAT == 0 &&
 		backing.HasSetID(a.Mode) && !mayKeepSetID(ctx) {
-		_, err = f.store.SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true})
+		if _, err = f.store.SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true}); err == nil {
+			f.forgetAttr(of.ino)
+		}
 	}
 	if err == nil {
 		of.mu.Lock()

@@ -43,7 +43,19 @@ func (of *openFile) killSetID(ctx context.Context) error {
 	of.mu.Lock()
 	of.setID = backing.HasSetID(a.Mode)
 	of.mu.Unlock()
+	of.fsys.forgetAttr(of.ino)
 	return nil
+}
+
+// forgetAttr makes the kernel drop its cached attributes of ino, for a
+// change it did not ask for. A write only invalidates the size and times
+// it caches, so `stat -c %a` (statx for the mode alone) would go on showing
+// the set-ID bits for attrTimeout. A negative offset leaves the page cache
+// alone, so this cannot wait on the request being served.
+func (f *fsys) forgetAttr(ino uint64) {
+	if in := f.inode(ino); in != nil {
+		in.NotifyContent(-1, 0)
+	}
 }
 
 // noteMode tells an open file its new mode after a chmod.

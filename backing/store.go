@@ -116,9 +116,11 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: opts, log: opts.Logger}
 	var err error
 	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
-	// process; only a power cut can lose the last transactions.
+	// process; only a power cut can lose the last transactions. Durable
+	// stores use FULL: every commit syncs the log (docs/RELIABILITY.md).
 	base := "file:" + url.PathEscape(s.indexPath()) +
-		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64&cache=private"
+		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=" + s.syncLevel() +
+		"&_stmt_cache_size=64&cache=private"
 	if s.wdb, err = sql.Open(driverName, base+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}

@@ -27,11 +27,20 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	_, err = conn.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('last_sync', unixepoch())
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
-	_, err2 := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+	_, err2 := conn.ExecContext(ctx, `PRAGMA synchronous = `+s.syncLevel())
 	if err != nil || err2 != nil {
 		return fmt.Errorf("sync index: %v %v", err, err2)
 	}
 	return nil
+}
+
+// syncLevel is the index's usual synchronous setting: FULL for a durable
+// store (every commit syncs the write-ahead log), NORMAL otherwise.
+func (s *Store) syncLevel() string {
+	if s.opts.Durable {
+		return "FULL"
+	}
+	return "NORMAL"
 }
 
 // SyncAll makes everything committed so far durable: syncfs(2) on the

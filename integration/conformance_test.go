@@ -190,7 +190,8 @@ var (
 
 // pjdWorkers is how many .t files run at once (much of pjdfstest waits:
 // sleep 1 between timestamps). Four took 2m29s on the idle 2-core test
-// machine beside fsx; eight were no faster on the same machine under load.
+// machine beside fsx (eight, tried once on the loaded machine, took 3m40s;
+// not a fair comparison, so four stays).
 const pjdWorkers = 4
 
 // runPjdfstest runs every .t file, pjdWorkers at a time, in dir.

@@ -160,7 +160,10 @@ func newUmountCmd(g *globals) *cobra.Command {
 			if err := unmount(mnt); err != nil {
 				return err
 			}
-			return waitForServer(storeDir, 15*time.Second)
+			// The process syncs the store to disk before it exits
+			// (docs/RELIABILITY.md): after a large copy that waits for
+			// the disk to take gigabytes, hence the generous limit.
+			return waitForServer(storeDir, 2*time.Minute)
 		},
 	}
 }

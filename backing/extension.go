@@ -3,6 +3,7 @@ package backing
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -95,4 +96,28 @@ func (tx *Tx) CreateBlobFile(parent uint64, name string, d Digest, size int64, m
 	a.Blob, a.Size, a.Mtime = d, size, mtime
 	_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ? WHERE ino = ?`, d[:], size, mtime.UnixNano(), a.Ino)
 	return a, err
+}
+
+// RenamePinned renames, within its directory, a file created with
+// CreateBlobFile, whatever the directory's read-only flag says (the
+// catalog renames an archive when the date in its name turns out wrong).
+// It fails with ErrExists when the new name is taken.
+func (tx *Tx) RenamePinned(parent uint64, from, to string) error {
+	if err := checkName(to); err != nil {
+		return err
+	}
+	src, err := tx.lookup(parent, from)
+	if err != nil {
+		return fmt.Errorf("rename %q: %w", from, err)
+	}
+	if src.Flags&FlagPinned == 0 || src.IsDir() {
+		return fmt.Errorf("rename %q: %w", from, ErrPermission)
+	}
+	switch _, err := tx.lookup(parent, to); {
+	case err == nil:
+		return fmt.Errorf("rename %q to %q: %w", from, to, ErrExists)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("rename %q to %q: %w", from, to, err)
+	}
+	return tx.moveEntry(parent, from, parent, to, src, time.Now().UnixNano())
 }

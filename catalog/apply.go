@@ -92,8 +92,11 @@ func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 	return updateStatus(tx, rec)
 }
 
-// replaceScores stores metrics.json's scores, and fills partitions it does
-// not score from the predictions themselves.
+// replaceScores stores metrics.json's scores and what the pipeline says
+// of its task. Scores from the predictions themselves are derived later,
+// once the dataset's task is known (settleDataset): an empty scored_task
+// marks them as due. Nothing changes when neither file could be read: the
+// catalog keeps what they said.
 func replaceScores(tx *backing.Tx, rec *pipelineRecord) error {
 	ds, pid := rec.ref.dataset, rec.ref.pid
 	if rec.metrics == nil && rec.preds == nil {
@@ -102,28 +105,37 @@ func replaceScores(tx *backing.Tx, rec *pipelineRecord) error {
 	if _, err := tx.Exec(`DELETE FROM cat_scores WHERE dataset = ? AND pid = ?`, ds, pid); err != nil {
 		return err
 	}
-	task := ""
+	declared, named := "", ""
 	if rec.metrics != nil {
-		task = rec.metrics.TaskType
+		if rec.metrics.TaskSaid {
+			declared = rec.metrics.TaskType
+		} else {
+			named = namedTask(rec.metrics)
+		}
 		for part, ms := range rec.metrics.Scores {
 			for m, v := range ms {
-				if _, err := tx.Exec(`INSERT INTO cat_scores VALUES (?, ?, ?, ?, ?)`, ds, pid, part, m, v); err != nil {
+				if _, err := tx.Exec(`INSERT INTO cat_scores (dataset, pid, partition, metric, value)
+					VALUES (?, ?, ?, ?, ?)`, ds, pid, part, m, v); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	if task == "" {
-		task = inferTask(rec.metrics, rec.preds)
-	}
-	for _, p := range rec.preds {
-		for m, v := range predictionScores(task, p) {
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO cat_scores VALUES (?, ?, ?, ?, ?)`, ds, pid, p.Partition, m, v); err != nil {
-				return err
-			}
+	labels := labelsTask(rec.preds)
+	own := declared
+	for _, t := range []string{named, labels} {
+		if own == "" {
+			own = t
 		}
 	}
-	_, err := tx.Exec(`UPDATE cat_pipelines SET task_type = ? WHERE dataset = ? AND pid = ?`, task, ds, pid)
+	// A file that could not be read leaves its part as it was.
+	_, err := tx.Exec(`UPDATE cat_pipelines SET scored_task = '',
+			declared_task = CASE WHEN ? THEN ? ELSE declared_task END,
+			named_task = CASE WHEN ? THEN ? ELSE named_task END,
+			labels_task = CASE WHEN ? THEN ? ELSE labels_task END,
+			task_type = coalesce(nullif(?, ''), task_type)
+		WHERE dataset = ? AND pid = ?`,
+		rec.metrics != nil, declared, rec.metrics != nil, named, rec.preds != nil, labels, own, ds, pid)
 	return err
 }
 
@@ -166,22 +178,14 @@ func replaceErrors(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 	return nil
 }
 
-// updateStatus: failed when error.log is there, ok with any score,
-// incomplete otherwise (files still arriving, or none usable).
+// updateStatus: failed when error.log is present, else incomplete until
+// settleDataset sees a score (ok).
 func updateStatus(tx *backing.Tx, rec *pipelineRecord) error {
-	ds, pid := rec.ref.dataset, rec.ref.pid
-	status := "failed"
-	if !rec.failed {
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM cat_scores WHERE dataset = ? AND pid = ?`, ds, pid).Scan(&n); err != nil {
-			return err
-		}
-		status = "incomplete"
-		if n > 0 {
-			status = "ok"
-		}
+	status := "incomplete"
+	if rec.failed {
+		status = "failed"
 	}
-	_, err := tx.Exec(`UPDATE cat_pipelines SET status = ? WHERE dataset = ? AND pid = ?`, status, ds, pid)
+	_, err := tx.Exec(`UPDATE cat_pipelines SET status = ? WHERE dataset = ? AND pid = ?`, status, rec.ref.dataset, rec.ref.pid)
 	return err
 }
 

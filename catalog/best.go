@@ -83,18 +83,24 @@ type candidate struct {
 	pid      string
 	number   int
 	score    Score
+	date     string // the pipeline's session date, YYYY-MM-DD
 	predBlob backing.Digest
 	predSize int64
 }
 
-// updateBest re-picks the dataset's best and archives a new winner's
-// predictions (a reference to the same blob: no copy).
+// updateBest settles the dataset (task, derived scores, ranking), re-picks
+// its best among the pipelines scored under the ranking and makes sure the
+// best's predictions are archived (a reference to the same blob: no copy).
 func (c *Catalog) updateBest(tx *backing.Tx, ds string) error {
 	rule, err := loadRule(tx.QueryRow)
 	if err != nil {
 		return err
 	}
-	cands, err := candidates(tx.Query, ds, rule)
+	ranking, err := settleDataset(tx, ds, rule)
+	if err != nil {
+		return err
+	}
+	cands, err := candidates(tx.Query, ds, ranking)
 	if err != nil {
 		return err
 	}
@@ -109,75 +115,83 @@ func (c *Catalog) updateBest(tx *backing.Tx, ds string) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	switch {
-	case best == nil:
+	if best == nil {
 		_, err = tx.Exec(`DELETE FROM cat_best WHERE dataset = ?`, ds)
 		return err
-	case best.pid == cur:
+	}
+	if best.pid != cur {
+		if _, err := tx.Exec(`INSERT INTO cat_best VALUES (?, ?, ?) ON CONFLICT (dataset) DO UPDATE
+			SET pid = excluded.pid, since_ns = excluded.since_ns`, ds, best.pid, time.Now().UnixNano()); err != nil {
+			return err
+		}
+	}
+	return c.archiveBest(tx, ds, best)
+}
+
+// archiveName is the file a best's predictions are archived as:
+// {dataset}_{session date}_{pipeline}.csv, the path the seed document's
+// Workflow 5 builds from a row of predictions.parquet.
+func archiveName(ds, date, pid string) string { return fmt.Sprintf("%s_%s_%s.csv", ds, date, pid) }
+
+// archiveBest keeps one archive file per pipeline that was ever a best. A
+// pipeline's date can change after it was archived (its pipeline.json
+// arrived after its predictions): the file is renamed then.
+func (c *Catalog) archiveBest(tx *backing.Tx, ds string, best *candidate) error {
+	name := archiveName(ds, best.date, best.pid)
+	var have string
+	err := tx.QueryRow(`SELECT name FROM cat_archives WHERE dataset = ? AND pid = ?`, ds, best.pid).Scan(&have)
+	switch {
+	case err == nil && have == name:
 		return nil
+	case err == nil:
+		err = tx.RenamePinned(c.skel.archivesBest, have, name)
+		if errors.Is(err, backing.ErrNotFound) {
+			err = c.createArchive(tx, name, best)
+		}
+	case errors.Is(err, sql.ErrNoRows):
+		err = c.createArchive(tx, name, best)
 	}
-	now := time.Now()
-	if _, err := tx.Exec(`INSERT INTO cat_best VALUES (?, ?, ?) ON CONFLICT (dataset) DO UPDATE
-		SET pid = excluded.pid, since_ns = excluded.since_ns`, ds, best.pid, now.UnixNano()); err != nil {
-		return err
+	if err != nil && !errors.Is(err, backing.ErrExists) { // ErrExists: a file of that name is there already
+		return fmt.Errorf("archive %s: %w", name, err)
 	}
-	name := fmt.Sprintf("%s_%s_%s.csv", ds, now.UTC().Format("2006-01-02"), best.pid)
-	_, err = tx.CreateBlobFile(c.skel.archivesBest, name, best.predBlob, best.predSize, now)
-	if errors.Is(err, backing.ErrExists) {
-		return nil // the same pipeline won again today: archived already
-	}
+	_, err = tx.Exec(`INSERT INTO cat_archives VALUES (?, ?, ?) ON CONFLICT (dataset, pid) DO UPDATE
+		SET name = excluded.name`, ds, best.pid, name)
+	return err
+}
+
+func (c *Catalog) createArchive(tx *backing.Tx, name string, best *candidate) error {
+	_, err := tx.CreateBlobFile(c.skel.archivesBest, name, best.predBlob, best.predSize, time.Now())
 	return err
 }
 
 type queryFunc func(query string, args ...any) (*sql.Rows, error)
 type queryRowFunc func(query string, args ...any) *sql.Row
 
-// candidates lists the dataset's pipelines that exist, did not fail, have
-// predictions and a score under the rule.
-func candidates(query queryFunc, ds string, rule BestRule) ([]candidate, error) {
-	rows, err := query(`SELECT p.pid, p.number, p.task_type, p.pred_blob, p.pred_size, s.partition, s.metric, s.value
+// candidates lists the dataset's pipelines that exist, completed (not
+// failed, a score), have predictions and a score under the ranking.
+func candidates(query queryFunc, ds string, r Ranking) ([]candidate, error) {
+	rows, err := query(`SELECT p.pid, p.number, p.created_at, p.first_seen_ns, p.pred_blob, p.pred_size, s.value
 		FROM cat_pipelines p JOIN cat_scores s ON s.dataset = p.dataset AND s.pid = p.pid
-		WHERE p.dataset = ? AND p.dir_ino IS NOT NULL AND p.status != 'failed' AND p.pred_blob IS NOT NULL
-		ORDER BY p.pid`, ds)
+			AND s.partition = ? AND s.metric = ?
+		WHERE p.dataset = ? AND p.dir_ino IS NOT NULL AND p.status = 'ok' AND p.pred_blob IS NOT NULL
+		ORDER BY p.pid`, r.Partition, r.Metric, ds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type acc struct {
-		c      candidate
-		task   string
-		scores map[string]map[string]float64
-	}
-	var order []string
-	all := map[string]*acc{}
+	var out []candidate
 	for rows.Next() {
-		var pid, task, part, metric string
-		var num int
+		var c candidate
+		var created string
+		var firstSeen int64
 		var blob []byte
-		var size int64
-		var v float64
-		if err := rows.Scan(&pid, &num, &task, &blob, &size, &part, &metric, &v); err != nil {
+		if err := rows.Scan(&c.pid, &c.number, &created, &firstSeen, &blob, &c.predSize, &c.score.Value); err != nil {
 			return nil, err
 		}
-		a := all[pid]
-		if a == nil {
-			a = &acc{c: candidate{pid: pid, number: num, predSize: size}, task: task, scores: map[string]map[string]float64{}}
-			copy(a.c.predBlob[:], blob)
-			all[pid] = a
-			order = append(order, pid)
-		}
-		if a.scores[part] == nil {
-			a.scores[part] = map[string]float64{}
-		}
-		a.scores[part][metric] = v
-	}
-	var out []candidate
-	for _, pid := range order {
-		a := all[pid]
-		if s, ok := rule.pick(a.task, a.scores); ok {
-			a.c.score = s
-			out = append(out, a.c)
-		}
+		copy(c.predBlob[:], blob)
+		c.score.Metric, c.score.Partition = r.Metric, r.Partition
+		c.date = runDate(created, time.Unix(0, firstSeen))
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

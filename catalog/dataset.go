@@ -18,7 +18,8 @@ type PipelineRow struct {
 	Present       bool // its folder exists
 	DeletedAt     time.Time
 	Status        string
-	TaskType      string
+	TaskType      string  // the dataset's task (Ranking.Task), else what the pipeline said
+	Ranking       Ranking // how the dataset's pipelines are ranked (zero before its first refresh)
 	Model         string
 	ModelClass    string
 	Preprocessing string
@@ -35,15 +36,24 @@ type PipelineRow struct {
 	Best          bool                          // the dataset's current best
 }
 
-// RunDate is the pipeline's date: its created_at, else when n4ws first saw it.
-func (p *PipelineRow) RunDate() string {
-	if t, err := time.Parse(time.RFC3339, p.CreatedAt); err == nil {
+// RunDate is the pipeline's session date: its created_at, else when n4ws
+// first saw it.
+func (p *PipelineRow) RunDate() string { return runDate(p.CreatedAt, p.FirstSeen) }
+
+// Session is the pipeline's session as the seed document names it:
+// <YYYY-MM-DD>_<dataset>.
+func (p *PipelineRow) Session() string { return p.RunDate() + "_" + p.Dataset }
+
+func runDate(createdAt string, firstSeen time.Time) string {
+	if t, err := time.Parse(time.RFC3339, createdAt); err == nil {
 		return t.UTC().Format("2006-01-02")
 	}
-	if len(p.CreatedAt) >= 10 {
-		return p.CreatedAt[:10]
+	if len(createdAt) >= 10 {
+		if _, err := time.Parse("2006-01-02", createdAt[:10]); err == nil {
+			return createdAt[:10]
+		}
 	}
-	return p.FirstSeen.UTC().Format("2006-01-02")
+	return firstSeen.UTC().Format("2006-01-02")
 }
 
 // Pipelines returns the catalog's pipelines of one dataset (all datasets
@@ -69,10 +79,12 @@ func (c *Catalog) currentBests(ctx context.Context) ([]PipelineRow, error) {
 // pipelineRows reads cat_pipelines rows (without scores) matching where.
 func (c *Catalog) pipelineRows(ctx context.Context, where string, args ...any) ([]PipelineRow, error) {
 	rows, err := c.store.Reader().QueryContext(ctx, `SELECT p.dataset, p.pid, p.number, p.name, p.hash,
-		p.dir_ino IS NOT NULL, coalesce(p.deleted_ns, 0), p.status, p.task_type, p.model, p.model_class,
-		p.preprocessing, p.config_name, p.created_at, p.duration_sec, p.pred_blob, p.pred_size, p.pipe_blob,
-		p.pipe_size, p.first_seen_ns, p.updated_ns, coalesce(b.pid = p.pid, 0)
+		p.dir_ino IS NOT NULL, coalesce(p.deleted_ns, 0), p.status, coalesce(d.task, p.task_type), p.model,
+		p.model_class, p.preprocessing, p.config_name, p.created_at, p.duration_sec, p.pred_blob, p.pred_size,
+		p.pipe_blob, p.pipe_size, p.first_seen_ns, p.updated_ns, coalesce(b.pid = p.pid, 0),
+		coalesce(d.task, ''), coalesce(d.task_from, ''), coalesce(d.metric, ''), coalesce(d.partition, '')
 		FROM cat_pipelines p LEFT JOIN cat_best b ON b.dataset = p.dataset
+		LEFT JOIN cat_datasets d ON d.dataset = p.dataset
 		`+where+` ORDER BY p.dataset, p.pid`, args...)
 	if err != nil {
 		return nil, err
@@ -86,7 +98,8 @@ func (c *Catalog) pipelineRows(ctx context.Context, where string, args ...any) (
 		var pred, pipe []byte
 		if err := rows.Scan(&p.Dataset, &p.PID, &p.Number, &p.Name, &p.Hash, &p.Present, &del, &p.Status,
 			&p.TaskType, &p.Model, &p.ModelClass, &p.Preprocessing, &p.ConfigName, &p.CreatedAt, &dur,
-			&pred, &p.PredSize, &pipe, &p.PipeSize, &first, &upd, &p.Best); err != nil {
+			&pred, &p.PredSize, &pipe, &p.PipeSize, &first, &upd, &p.Best,
+			&p.Ranking.Task, &p.Ranking.TaskFrom, &p.Ranking.Metric, &p.Ranking.Partition); err != nil {
 			return nil, err
 		}
 		if del > 0 {
@@ -162,7 +175,7 @@ func (c *Catalog) BestOf(ctx context.Context, ds string) (*PipelineRow, Score, e
 	}
 	for i := range rows {
 		if rows[i].Best {
-			s, _ := rule.pick(rows[i].TaskType, rows[i].Scores)
+			s, _ := rule.Pick(&rows[i])
 			return &rows[i], s, nil
 		}
 	}
@@ -203,10 +216,10 @@ func bestPerModel(rule BestRule, rows []PipelineRow) []*PipelineRow {
 	scores := map[string]Score{}
 	for i := range rows {
 		p := &rows[i]
-		if !p.Present || p.Status == "failed" || p.PredBlob.IsZero() || p.Model == "" {
+		if !p.Present || p.Status != "ok" || p.PredBlob.IsZero() || p.Model == "" {
 			continue
 		}
-		s, ok := rule.pick(p.TaskType, p.Scores)
+		s, ok := rule.Pick(p)
 		if !ok {
 			continue
 		}

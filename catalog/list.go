@@ -16,8 +16,15 @@ import (
 // balanced_accuracy, f1, precision, recall, auc and anything else.
 func LowerIsBetter(metric string) bool { return lowerIsBetter(metric) }
 
-// Pick returns the pipeline's score under the rule (false when it has none).
-func (r BestRule) Pick(p *PipelineRow) (Score, bool) { return r.pick(p.TaskType, p.Scores) }
+// Pick returns the pipeline's score under its dataset's ranking (false when
+// it has none). The ranking was decided from the rule when the catalog was
+// refreshed; r only serves rows that carry none (made outside the catalog).
+func (r BestRule) Pick(p *PipelineRow) (Score, bool) {
+	if p.Ranking.Metric != "" {
+		return p.Ranking.score(p.Scores)
+	}
+	return r.pick(p.TaskType, p.Scores)
+}
 
 // StandardMetrics are the metric names n4ws knows a direction for.
 var StandardMetrics = []string{"rmse", "mse", "mae", "sep", "bias", "r2", "rpd",

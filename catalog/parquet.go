@@ -83,22 +83,40 @@ type DataRow struct {
 	SampleIDs     []string  `parquet:"sample_ids,list"`
 }
 
-// FlatRow is one row of predictions.parquet: one pipeline, flattened for
-// the one-line queries of the design (`ORDER BY rmse LIMIT 1`).
+// FlatRow is one row of predictions.parquet: one pipeline that completed
+// and has a score under its dataset's ranking, flattened for the one-line
+// queries of the seed document (`ORDER BY rmse LIMIT 1`): dataset,
+// session, pipeline, date, rmse, r2, mae, n_samples, duration_sec, then
+// columns of n4ws's own. Failed, incomplete and unscored pipelines are
+// only in predictions_meta.parquet, so no NULL score and no failed run
+// ever sorts first.
 type FlatRow struct {
-	Dataset     string     `parquet:"dataset,dict"`
-	Session     string     `parquet:"session,dict"` // run date YYYY-MM-DD
-	Pipeline    string     `parquet:"pipeline"`     // folder name
-	Date        *time.Time `parquet:"date,optional,timestamp(microsecond:utc)"`
-	RMSE        *float64   `parquet:"rmse,optional"` // test partition, else val
-	R2          *float64   `parquet:"r2,optional"`
-	MAE         *float64   `parquet:"mae,optional"`
-	Accuracy    *float64   `parquet:"accuracy,optional"`
-	NSamples    int32      `parquet:"n_samples"` // test partition's
-	DurationSec *float64   `parquet:"duration_sec,optional"`
-	Model       string     `parquet:"model,dict"`
-	Status      string     `parquet:"status,dict"`
-	RunDeleted  bool       `parquet:"run_deleted"`
+	Dataset          string   `parquet:"dataset,dict"`
+	Session          string   `parquet:"session,dict"`  // <YYYY-MM-DD>_<dataset>: the session date
+	Pipeline         string   `parquet:"pipeline"`      // folder name
+	Date             int32    `parquet:"date,date"`     // the session date, a DATE: days since 1970-01-01
+	RMSE             *float64 `parquet:"rmse,optional"` // on the ranking's partition
+	R2               *float64 `parquet:"r2,optional"`
+	MAE              *float64 `parquet:"mae,optional"`
+	Accuracy         *float64 `parquet:"accuracy,optional"`
+	BalancedAccuracy *float64 `parquet:"balanced_accuracy,optional"`
+	NSamples         int64    `parquet:"n_samples"` // rows of the ranking's partition
+	DurationSec      *float64 `parquet:"duration_sec,optional"`
+	Model            string   `parquet:"model,dict"`
+	Status           string   `parquet:"status,dict"` // always ok here; kept for old queries
+	RunDeleted       bool     `parquet:"run_deleted"`
+	TaskType         string   `parquet:"task_type,dict"` // the dataset's task
+	Metric           string   `parquet:"metric,dict"`    // the dataset's ranking metric
+	Partition        string   `parquet:"partition,dict"` // and partition
+	Score            float64  `parquet:"score"`          // the pipeline's value of that metric there
+}
+
+// DateDays is a day as the flat file's date column stores it (a Parquet
+// DATE: days since 1970-01-01). parquet-go can write a time.Time there
+// but reads it back wrong, so the column holds the number itself.
+func DateDays(t time.Time) int32 {
+	y, m, d := t.Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 // parquetCreatedBy replaces parquet-go's default "created_by", which it

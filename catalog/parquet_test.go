@@ -62,11 +62,13 @@ func sampleData() []DataRow {
 
 func sampleFlat() []FlatRow {
 	return []FlatRow{
-		{Dataset: "wheat", Session: "2026-03-01", Pipeline: "0001_pls_a1b2c3",
-			Date: ts("2026-03-01T08:15:30Z"), RMSE: f64(0.35), R2: f64(0.91), MAE: f64(0.27),
-			NSamples: 40, DurationSec: f64(12.5), Model: "PLSRegression", Status: "completed"},
-		{Dataset: "soil", Session: "2026-03-02", Pipeline: "0002_x9y8z7", Accuracy: f64(0.85),
-			NSamples: 12, Model: "SVC", Status: "failed", RunDeleted: true},
+		{Dataset: "wheat", Session: "2026-03-01_wheat", Pipeline: "0001_pls_a1b2c3",
+			Date: DateDays(*ts("2026-03-01T00:00:00Z")), RMSE: f64(0.35), R2: f64(0.91), MAE: f64(0.27),
+			NSamples: 40, DurationSec: f64(12.5), Model: "PLSRegression", Status: "ok",
+			TaskType: TaskRegression, Metric: "rmse", Partition: "test", Score: 0.35},
+		{Dataset: "soil", Session: "2026-03-02_soil", Pipeline: "0002_x9y8z7", Date: DateDays(*ts("2026-03-02T23:59:00Z")),
+			Accuracy: f64(0.85), BalancedAccuracy: f64(0.8), NSamples: 12, Model: "SVC", Status: "ok",
+			RunDeleted: true, TaskType: TaskBinary, Metric: "balanced_accuracy", Partition: "val", Score: 0.8},
 	}
 }
 
@@ -133,15 +135,40 @@ func TestParquetRoundTrip(t *testing.T) {
 // Timestamps are stored in microseconds: a nanosecond part is dropped,
 // and the instant (not the wall clock of the zone) is kept.
 func TestParquetTimestampUTC(t *testing.T) {
-	in := sampleFlat()[:1]
-	in[0].Date = ts("2026-03-01T10:15:30.123456789+02:00")
+	in := sampleMeta()[:1]
+	in[0].CreatedAt = ts("2026-03-01T10:15:30.123456789+02:00")
 	var buf bytes.Buffer
-	if err := WriteFlat(&buf, in); err != nil {
+	if err := WriteMeta(&buf, in); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll[FlatRow](t, buf.Bytes())[0].Date
+	got := readAll[MetaRow](t, buf.Bytes())[0].CreatedAt
 	want := time.Date(2026, 3, 1, 8, 15, 30, 123456000, time.UTC)
 	if got == nil || !got.Equal(want) {
+		t.Fatalf("created_at = %v, want %v", got, want)
+	}
+}
+
+// The flat file's date is a DATE (the seed's polars Date): a day, and the
+// column's logical type says so.
+func TestParquetFlatDate(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteFlat(&buf, sampleFlat()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, ok := f.Schema().Lookup("date")
+	if !ok || col.Node.Type().LogicalType() == nil || col.Node.Type().LogicalType().String() != "DATE" {
+		t.Fatalf("date column: logical type %v, want DATE", col.Node.Type().LogicalType())
+	}
+	n, ok := f.Schema().Lookup("n_samples")
+	if !ok || n.Node.Type().Kind() != parquet.Int64 {
+		t.Fatalf("n_samples column: %v, want INT64", n.Node.Type())
+	}
+	got := readAll[FlatRow](t, buf.Bytes())[1].Date
+	if want := int32(20514); got != want { // 2026-03-02: date -d 2026-03-02Z +%s / 86400
 		t.Fatalf("date = %v, want %v", got, want)
 	}
 }
@@ -243,7 +270,8 @@ var (
 	dataColumns = []string{"prediction_id", "dataset", "pipeline_id", "partition", "y_true", "y_pred",
 		"sample_indices", "weights", "sample_ids"}
 	flatColumns = []string{"dataset", "session", "pipeline", "date", "rmse", "r2", "mae", "accuracy",
-		"n_samples", "duration_sec", "model", "status", "run_deleted"}
+		"balanced_accuracy", "n_samples", "duration_sec", "model", "status", "run_deleted",
+		"task_type", "metric", "partition", "score"}
 )
 
 func topColumns(s *parquet.Schema) []string {

@@ -109,7 +109,9 @@ func (c *Catalog) renderFlat(ctx context.Context) ([]byte, error) {
 	}
 	flat := make([]FlatRow, 0, len(pipes))
 	for i := range pipes {
-		flat = append(flat, flatRow(&pipes[i], samples))
+		if f, ok := flatRow(&pipes[i], samples); ok {
+			flat = append(flat, f)
+		}
 	}
 	var b bytes.Buffer
 	err = WriteFlat(&b, flat)
@@ -166,7 +168,7 @@ func predictionID(ds, pid, partition string) string {
 }
 
 func metaRow(rule BestRule, p *PipelineRow, pr predCount) MetaRow {
-	s, _ := rule.pick(p.TaskType, p.Scores)
+	s, _ := rule.Pick(p)
 	score := func(part, metric string) *float64 {
 		if v, ok := p.Scores[part][metric]; ok {
 			return &v
@@ -203,23 +205,28 @@ func dataRow(pr predRow) DataRow {
 		SampleIndices: idx, Weights: w, SampleIDs: ids}
 }
 
-// flatRow: test scores, else val; the test partition's sample count.
-func flatRow(p *PipelineRow, samples map[[3]string]int32) FlatRow {
-	part := "test"
-	if len(p.Scores["test"]) == 0 && len(p.Scores["val"]) > 0 {
-		part = "val"
+// flatRow is the pipeline's row of predictions.parquet, or false when it
+// has none: it failed or is incomplete, never had a predictions.csv, or
+// has no score under its dataset's ranking. Scores are those of the
+// ranking's partition.
+func flatRow(p *PipelineRow, samples map[[3]string]int32) (FlatRow, bool) {
+	s, ok := p.Ranking.score(p.Scores)
+	if !ok || p.Status != "ok" || p.PredSize == 0 {
+		return FlatRow{}, false
 	}
 	get := func(metric string) *float64 {
-		if v, ok := p.Scores[part][metric]; ok {
+		if v, ok := p.Scores[s.Partition][metric]; ok {
 			return &v
 		}
 		return nil
 	}
-	f := FlatRow{Dataset: p.Dataset, Session: p.RunDate(), Pipeline: p.PID, Date: p.created(),
+	date, _ := time.Parse("2006-01-02", p.RunDate())
+	return FlatRow{Dataset: p.Dataset, Session: p.Session(), Pipeline: p.PID, Date: DateDays(date),
 		RMSE: get("rmse"), R2: get("r2"), MAE: get("mae"), Accuracy: get("accuracy"),
-		DurationSec: p.DurationSec, Model: p.Model, Status: p.Status, RunDeleted: !p.Present}
-	f.NSamples = samples[[3]string{p.Dataset, p.PID, part}]
-	return f
+		BalancedAccuracy: get("balanced_accuracy"),
+		NSamples:         int64(samples[[3]string{p.Dataset, p.PID, s.Partition}]),
+		DurationSec:      p.DurationSec, Model: p.Model, Status: p.Status, RunDeleted: !p.Present,
+		TaskType: p.Ranking.Task, Metric: s.Metric, Partition: s.Partition, Score: s.Value}, true
 }
 
 // created is the pipeline's creation time: its created_at, else when n4ws

@@ -27,12 +27,16 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 	defer c.refreshMu.Unlock()
 	var out Refreshed
 	dirty, err := c.store.DirtyDirs(ctx)
-	if err != nil || len(dirty) == 0 {
+	if err != nil {
+		return out, err
+	}
+	full, err := c.reingestDue(ctx)
+	if err != nil || (len(dirty) == 0 && !full) {
 		gen, gerr := c.Generation(ctx)
 		out.Generation = gen
 		return out, errors.Join(err, gerr)
 	}
-	plan, err := c.plan(ctx, dirty)
+	plan, err := c.plan(ctx, dirty, full)
 	if err != nil {
 		return out, fmt.Errorf("refresh catalog: %w", err)
 	}
@@ -59,6 +63,11 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 				return err
 			}
 		}
+		if full {
+			if _, err := tx.Exec(`DELETE FROM cat_state WHERE key = 'reingest'`); err != nil {
+				return err
+			}
+		}
 		return tx.ClearDirty(dirty)
 	})
 	if err != nil {
@@ -74,6 +83,7 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 
 // refreshPlan is what a set of dirty directories asks for.
 type refreshPlan struct {
+	full     bool // re-read every pipeline folder (after a schema migration)
 	ingest   []pipelineRef
 	present  map[string]map[string]uint64 // dataset → pipeline folders that exist now → ino
 	datasets map[string]bool              // datasets touched
@@ -87,10 +97,23 @@ type pipelineRef struct {
 // plan maps dirty directories to work: a pipeline folder is re-ingested,
 // a dataset folder is reconciled with its pipeline rows, runs/ with the
 // datasets. Everything else (library/, subfolders of a pipeline) is no
-// concern of the catalog.
-func (c *Catalog) plan(ctx context.Context, dirty []backing.DirtyDir) (*refreshPlan, error) {
-	p := &refreshPlan{present: map[string]map[string]uint64{}, datasets: map[string]bool{}}
+// concern of the catalog. A full plan re-reads every pipeline folder and
+// settles every dataset the catalog knows, deleted ones included.
+func (c *Catalog) plan(ctx context.Context, dirty []backing.DirtyDir, full bool) (*refreshPlan, error) {
+	p := &refreshPlan{full: full, present: map[string]map[string]uint64{}, datasets: map[string]bool{}}
 	ingest := map[string]pipelineRef{}
+	if full {
+		if err := c.planAllDatasets(ctx, p, ingest); err != nil {
+			return nil, err
+		}
+		all, err := c.Datasets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ds := range all {
+			p.datasets[ds] = true
+		}
+	}
 	for _, d := range dirty {
 		path, err := c.store.Path(ctx, d.Ino)
 		if errors.Is(err, backing.ErrNotFound) {
@@ -172,7 +195,7 @@ func (c *Catalog) planDataset(ctx context.Context, p *refreshPlan, ds string, in
 			continue
 		}
 		present[e.Name] = e.Ino
-		if known[e.Name] != e.Ino {
+		if known[e.Name] != e.Ino || p.full {
 			ingest[ds+"/"+e.Name] = pipelineRef{ds, e.Name, e.Ino}
 		}
 	}
@@ -204,4 +227,15 @@ func (c *Catalog) knownPipelines(ctx context.Context, ds string) (map[string]uin
 
 func (c *Catalog) knownDatasets(ctx context.Context) ([]string, error) {
 	return c.queryStrings(ctx, `SELECT DISTINCT dataset FROM cat_pipelines WHERE dir_ino IS NOT NULL`)
+}
+
+// reingestDue reports whether a schema migration asked for every pipeline
+// folder to be read again.
+func (c *Catalog) reingestDue(ctx context.Context) (bool, error) {
+	var n int
+	err := c.store.Reader().QueryRowContext(ctx, `SELECT count(*) FROM cat_state WHERE key = 'reingest'`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("catalog state: %w", err)
+	}
+	return n > 0, nil
 }

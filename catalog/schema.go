@@ -54,4 +54,32 @@ CREATE TABLE cat_best (
 CREATE TABLE cat_config (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE cat_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `,
+	// 2: one task and one ranking metric per dataset (issue 9). A pipeline
+	// keeps what it says of its task, three ways (task_type stays its own
+	// best guess, as before); scores computed from
+	// predictions are marked derived and redone whenever the dataset's task
+	// changes (scored_task). Best archives are named after the pipeline's
+	// session date and tracked here so that one pipeline has one file.
+	// 'reingest' asks the next Refresh to re-read every pipeline folder
+	// once, since older rows do not tell file scores from derived ones.
+	`
+ALTER TABLE cat_pipelines ADD COLUMN declared_task TEXT NOT NULL DEFAULT '';  -- metrics.json task_type, '' when not said
+ALTER TABLE cat_pipelines ADD COLUMN named_task TEXT NOT NULL DEFAULT '';     -- what metrics.json's metric names point to
+ALTER TABLE cat_pipelines ADD COLUMN labels_task TEXT NOT NULL DEFAULT '';    -- what y_true of predictions.csv looks like
+ALTER TABLE cat_pipelines ADD COLUMN scored_task TEXT NOT NULL DEFAULT '';    -- task the derived scores were computed for
+ALTER TABLE cat_scores ADD COLUMN derived INTEGER NOT NULL DEFAULT 0;         -- 1: computed from predictions.csv
+CREATE TABLE cat_datasets (
+	dataset   TEXT PRIMARY KEY,
+	task      TEXT NOT NULL,     -- regression | binary_classification | multiclass_classification
+	task_from TEXT NOT NULL,     -- declared | labels | metric names | default
+	metric    TEXT NOT NULL,     -- the one metric its pipelines are ranked by
+	partition TEXT NOT NULL      -- and the one partition
+) WITHOUT ROWID;
+CREATE TABLE cat_archives (
+	dataset TEXT NOT NULL, pid TEXT NOT NULL,
+	name    TEXT NOT NULL,       -- its file in catalog/archives/best_predictions/
+	PRIMARY KEY (dataset, pid)
+) WITHOUT ROWID;
+INSERT INTO cat_state (key, value) VALUES ('reingest', 1) ON CONFLICT (key) DO UPDATE SET value = 1;
+`,
 }

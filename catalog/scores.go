@@ -5,30 +5,6 @@ import (
 	"math"
 )
 
-// inferTask decides a pipeline's task when metrics.json does not say:
-// regression if any regression metric is scored, classification if only
-// classification metrics are, else regression (predictions of continuous
-// values are the common NIRS case).
-func inferTask(m *Metrics, _ []Prediction) string {
-	if m != nil {
-		classification := false
-		for _, ms := range m.Scores {
-			for name := range ms {
-				switch name {
-				case "rmse", "mse", "mae", "r2", "sep", "rpd", "bias":
-					return TaskRegression
-				case "accuracy", "balanced_accuracy", "f1", "precision", "recall", "auc":
-					classification = true
-				}
-			}
-		}
-		if classification {
-			return TaskMulticlass
-		}
-	}
-	return TaskRegression
-}
-
 // predictionScores computes the usual metrics of one partition.
 func predictionScores(task string, p Prediction) map[string]float64 {
 	n := len(p.YTrue)

@@ -6,17 +6,29 @@ import "encoding/json"
 // slices are sorted by their producers, so the bytes are deterministic.
 
 type summaryDoc struct {
-	Dataset    string         `json:"dataset"`
-	Pipelines  int            `json:"pipelines"`
-	Succeeded  int            `json:"succeeded"`
-	Failed     int            `json:"failed"`
-	Incomplete int            `json:"incomplete"`
-	Deleted    int            `json:"deleted"`
-	Rule       BestRule       `json:"rule"`
-	Best       *bestDoc       `json:"best"`
-	FailedRuns []string       `json:"failed_pipelines"`
-	Errors     []errorDoc     `json:"errors"`
-	Models     map[string]int `json:"models"`
+	Dataset        string         `json:"dataset"`
+	Task           string         `json:"task"`      // the dataset's one task
+	TaskFrom       string         `json:"task_from"` // declared, labels, metric names or default
+	Ranking        rankingDoc     `json:"ranking"`   // the one metric and partition its pipelines are ranked by
+	Pipelines      int            `json:"pipelines"`
+	Succeeded      int            `json:"succeeded"`
+	Failed         int            `json:"failed"`
+	Incomplete     int            `json:"incomplete"`
+	Unscored       int            `json:"unscored"` // succeeded, but no score under the ranking: never best
+	Deleted        int            `json:"deleted"`
+	Rule           BestRule       `json:"rule"`
+	Best           *bestDoc       `json:"best"`
+	FailedRuns     []string       `json:"failed_pipelines"`
+	IncompleteRuns []string       `json:"incomplete_pipelines"`
+	UnscoredRuns   []string       `json:"unscored_pipelines"`
+	Errors         []errorDoc     `json:"errors"`
+	Models         map[string]int `json:"models"`
+}
+
+type rankingDoc struct {
+	Metric        string `json:"metric"`
+	Partition     string `json:"partition"`
+	LowerIsBetter bool   `json:"lower_is_better"`
 }
 
 type bestDoc struct {
@@ -35,7 +47,13 @@ type errorDoc struct {
 }
 
 func runSummary(ds string, rule BestRule, rows []PipelineRow, errs []ErrorRow) summaryDoc {
-	d := summaryDoc{Dataset: ds, Rule: rule, FailedRuns: []string{}, Errors: []errorDoc{}, Models: map[string]int{}}
+	d := summaryDoc{Dataset: ds, Rule: rule, FailedRuns: []string{}, IncompleteRuns: []string{},
+		UnscoredRuns: []string{}, Errors: []errorDoc{}, Models: map[string]int{}}
+	if len(rows) > 0 {
+		r := rows[0].Ranking
+		d.Task, d.TaskFrom = r.Task, r.TaskFrom
+		d.Ranking = rankingDoc{Metric: r.Metric, Partition: r.Partition, LowerIsBetter: r.LowerIsBetter()}
+	}
 	for i := range rows {
 		p := &rows[i]
 		if !p.Present {
@@ -46,17 +64,22 @@ func runSummary(ds string, rule BestRule, rows []PipelineRow, errs []ErrorRow) s
 		switch p.Status {
 		case "ok":
 			d.Succeeded++
+			if _, ok := rule.Pick(p); !ok {
+				d.Unscored++
+				d.UnscoredRuns = append(d.UnscoredRuns, p.PID)
+			}
 		case "failed":
 			d.Failed++
 			d.FailedRuns = append(d.FailedRuns, p.PID)
 		default:
 			d.Incomplete++
+			d.IncompleteRuns = append(d.IncompleteRuns, p.PID)
 		}
 		if p.Model != "" {
 			d.Models[p.Model]++
 		}
 		if p.Best {
-			s, _ := rule.pick(p.TaskType, p.Scores)
+			s, _ := rule.Pick(p)
 			d.Best = &bestDoc{Pipeline: p.PID, Model: p.Model, Metric: s.Metric, Partition: s.Partition,
 				Score: s.Value, File: "best_" + p.PID + ".csv"}
 		}
@@ -89,7 +112,7 @@ type modelDoc struct {
 }
 
 func modelSummary(rule BestRule, p *PipelineRow) modelDoc {
-	s, _ := rule.pick(p.TaskType, p.Scores)
+	s, _ := rule.Pick(p)
 	get := func(part string) *float64 {
 		if v, ok := p.Scores[part][s.Metric]; ok {
 			return &v

@@ -61,7 +61,7 @@ func ParseMetrics(data []byte) (Metrics, error) {
 		return Metrics{}, &ParseError{File: MetricsFile, Reason: reason}
 	}
 	m.CVFolds = cvFolds(top["cross_validation"])
-	m.TaskType = metricsTaskType(top["task_type"], m.Scores)
+	m.TaskType, m.TaskSaid = metricsTaskType(top["task_type"], m.Scores)
 	return m, nil
 }
 
@@ -122,26 +122,27 @@ func cvFolds(v any) int {
 }
 
 // metricsTaskType maps the file's task_type to the Task constants, taking
-// the short forms people write by hand, and infers it when absent.
-func metricsTaskType(v any, scores map[string]map[string]float64) string {
+// the short forms people write by hand, and infers it when absent (said
+// is false then).
+func metricsTaskType(v any, scores map[string]map[string]float64) (task string, said bool) {
 	s, _ := v.(string)
 	s = strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(s)))
 	switch s {
 	case TaskRegression:
-		return TaskRegression
+		return TaskRegression, true
 	case TaskBinary, "binary":
-		return TaskBinary
+		return TaskBinary, true
 	case TaskMulticlass, "multiclass", "classification":
-		return TaskMulticlass
+		return TaskMulticlass, true
 	}
 	for _, part := range scores {
 		for _, name := range regressionMetrics {
 			if _, ok := part[name]; ok {
-				return TaskRegression
+				return TaskRegression, false
 			}
 		}
 	}
-	return TaskMulticlass
+	return TaskMulticlass, false
 }
 
 func noteSkip(skipped *string, format string, args ...any) {

@@ -18,7 +18,8 @@ const (
 // (lowercase names: rmse, mae, r2, mse, accuracy, balanced_accuracy, f1,
 // ...), plus the sample count of each partition when given.
 type Metrics struct {
-	TaskType string                        // "" when the file does not say
+	TaskType string                        // task_type, else inferred from the metric names
+	TaskSaid bool                          // task_type was in the file (TaskType is not inferred)
 	Scores   map[string]map[string]float64 // partition → metric → value; only finite numbers
 	Samples  map[string]int                // partition → "samples"
 	CVFolds  int                           // cross_validation.folds, 0 if absent

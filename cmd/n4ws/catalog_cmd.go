@@ -114,6 +114,7 @@ type bestReport struct {
 	TestAcc  *float64                      `json:"test_accuracy,omitempty"`
 	TestBAcc *float64                      `json:"test_balanced_accuracy,omitempty"`
 	Score    scoreReport                   `json:"score"`
+	Ranking  catalog.Ranking               `json:"ranking"` // the dataset's one task, metric and partition
 	Rule     catalog.BestRule              `json:"rule"`
 	Path     string                        `json:"path"`
 	BestFile string                        `json:"best_file"`
@@ -155,7 +156,7 @@ func newCatalogBestCmd(g *globals) *cobra.Command {
 				rule.Metric = "auto"
 			}
 			r := bestReport{Dataset: ds, Pipeline: p.PID, Number: p.Number, Model: p.Model, TaskType: p.TaskType,
-				Date: p.RunDate(), Rule: rule, Scores: p.Scores,
+				Date: p.RunDate(), Ranking: p.Ranking, Rule: rule, Scores: p.Scores,
 				Score: scoreReport{Metric: s.Metric, Partition: s.Partition, Value: s.Value, LowerIsBetter: catalog.LowerIsBetter(s.Metric)},
 				Path:  "runs/" + ds + "/" + p.PID, BestFile: "runs/" + ds + "/best_" + p.PID + ".csv"}
 			get := func(m string) *float64 {
@@ -184,7 +185,11 @@ func printBest(out io.Writer, r *bestReport) error {
 	fmt.Fprintf(w, "dataset\t%s\n", r.Dataset)
 	fmt.Fprintf(w, "pipeline\t%s\n", r.Pipeline)
 	fmt.Fprintf(w, "model\t%s\n", orDash(r.Model))
-	fmt.Fprintf(w, "task\t%s\n", orDash(r.TaskType))
+	task := orDash(r.TaskType)
+	if r.Ranking.TaskFrom != "" {
+		task += " (" + taskFromText(r.Ranking.TaskFrom) + ")"
+	}
+	fmt.Fprintf(w, "task\t%s\n", task)
 	fmt.Fprintf(w, "date\t%s\n", r.Date)
 	for _, m := range taskMetrics(r.TaskType) {
 		v, ok := r.Scores["test"][m]
@@ -194,10 +199,24 @@ func printBest(out io.Writer, r *bestReport) error {
 	if r.Score.LowerIsBetter {
 		dir = "lower is better"
 	}
-	fmt.Fprintf(w, "score\t%s = %s on %s (%s)\n", r.Score.Metric, formatScore(r.Score.Value, true), r.Score.Partition, dir)
+	fmt.Fprintf(w, "ranked by\t%s on %s (%s), the same for every pipeline of the dataset\n", r.Score.Metric, r.Score.Partition, dir)
+	fmt.Fprintf(w, "score\t%s = %s on %s\n", r.Score.Metric, formatScore(r.Score.Value, true), r.Score.Partition)
 	fmt.Fprintf(w, "path\t%s\n", r.Path)
 	fmt.Fprintf(w, "best file\t%s\n", r.BestFile)
 	return w.Flush()
+}
+
+// taskFromText says where a dataset's task was decided from.
+func taskFromText(from string) string {
+	switch from {
+	case catalog.FromDeclared:
+		return "declared in metrics.json by most pipelines"
+	case catalog.FromLabels:
+		return "inferred from the labels of predictions.csv"
+	case catalog.FromMetrics:
+		return "inferred from the metric names of metrics.json"
+	}
+	return "nothing said it: the default"
 }
 
 func orDash(s string) string {

@@ -151,3 +151,45 @@ func TestCatalogBestOneMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogArchiveNames: a best's archive is named after the pipeline's
+// session date; a pipeline that wins twice has one file; a pipeline whose
+// date arrives after it became best has its archive renamed.
+func TestCatalogArchiveNames(t *testing.T) {
+	t.Parallel()
+	store := newStore(t)
+	mnt := mountStore(t, store)
+	ds := filepath.Join(mnt, "runs/ds")
+	archives := filepath.Join(mnt, "catalog/archives/best_predictions")
+	src := landDataset(t, mnt, "ds", threeSpecs...)
+	wantBest(t, ds, "0002_b_x2", filepath.Join(src, "0002_b_x2/predictions.csv"))
+
+	landPipeline(t, mnt, "ds", src, pipeSpec{pid: "0004_d_x4", testRMSE: 0.1})
+	wantBest(t, ds, "0004_d_x4", filepath.Join(src, "0004_d_x4/predictions.csv"))
+	run(t, "", "rm", "-rf", filepath.Join(ds, "0004_d_x4"))
+	wantBest(t, ds, "0002_b_x2", filepath.Join(src, "0002_b_x2/predictions.csv")) // wins again
+
+	want := []string{"ds_" + pipeDate + "_0002_b_x2.csv", "ds_" + pipeDate + "_0004_d_x4.csv"}
+	if got := sortedCopy(lsNames(t, archives)); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("ls %s: %v, want %v", archives, got, want)
+	}
+
+	// A pipeline lands without pipeline.json (no date yet: today's), wins,
+	// then its pipeline.json says it ran on pipeDate.
+	p := makePipeline(t, src, pipeSpec{pid: "0005_e_x5", testRMSE: 0.05})
+	pj := filepath.Join(t.TempDir(), "pipeline.json")
+	run(t, "", "mv", filepath.Join(p, "pipeline.json"), pj)
+	cpR(t, p, ds)
+	wantBest(t, ds, "0005_e_x5", filepath.Join(p, "predictions.csv"))
+	early := withPrefix(lsNames(t, archives), "ds_")
+	if len(early) != 3 {
+		t.Fatalf("ls %s after 0005 won: %v, want 3 archives", archives, early)
+	}
+	run(t, "", "cp", pj, filepath.Join(ds, "0005_e_x5"))
+	wantBest(t, ds, "0005_e_x5", filepath.Join(p, "predictions.csv"))
+	want = append(want, "ds_"+pipeDate+"_0005_e_x5.csv")
+	if got := sortedCopy(lsNames(t, archives)); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("ls %s after 0005's pipeline.json: %v, want %v", archives, got, want)
+	}
+	cmpFiles(t, filepath.Join(p, "predictions.csv"), filepath.Join(archives, want[2]))
+}

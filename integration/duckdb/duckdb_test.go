@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
 )
@@ -97,9 +96,10 @@ func TestDescribe(t *testing.T) {
 		"data": {"prediction_id " + s, "dataset " + s, "pipeline_id " + s, "partition " + s,
 			"y_true DOUBLE[]", "y_pred DOUBLE[]", "sample_indices BIGINT[]", "weights DOUBLE[]",
 			"sample_ids VARCHAR[]"},
-		"flat": {"dataset " + s, "session " + s, "pipeline " + s, "date " + ts, "rmse " + d,
-			"r2 " + d, "mae " + d, "accuracy " + d, "n_samples " + i, "duration_sec " + d,
-			"model " + s, "status " + s, "run_deleted BOOLEAN"},
+		"flat": {"dataset " + s, "session " + s, "pipeline " + s, "date DATE", "rmse " + d,
+			"r2 " + d, "mae " + d, "accuracy " + d, "balanced_accuracy " + d, "n_samples BIGINT",
+			"duration_sec " + d, "model " + s, "status " + s, "run_deleted BOOLEAN", "task_type " + s,
+			"metric " + s, "partition " + s, "score " + d},
 	}
 	files := map[string][2]string{
 		"meta": {"predictions_meta.parquet", "empty_meta.parquet"},
@@ -130,14 +130,12 @@ func TestNulls(t *testing.T) {
 	expect(t, db, "SELECT count(*) "+meta+" WHERE isnan(test_score) OR test_score = 0", "0")
 
 	flat := "FROM 'predictions.parquet'"
-	expect(t, db, "SELECT pipeline "+flat+" WHERE rmse IS NULL ORDER BY 1",
-		"0001_svc_a7b8c9", "0003_svr_c3d4e5")
-	expect(t, db, "SELECT pipeline "+flat+" WHERE date IS NULL", "0004_d4e5f6")
-	expect(t, db, "SELECT pipeline "+flat+" WHERE duration_sec IS NULL ORDER BY 1",
-		"0003_svr_c3d4e5", "0004_d4e5f6")
+	// Only completed, ranked pipelines: no failed row, no NULL score.
+	expect(t, db, "SELECT pipeline "+flat+" WHERE rmse IS NULL ORDER BY 1", "0001_svc_a7b8c9")
+	expect(t, db, "SELECT count(*) "+flat+" WHERE score IS NULL OR date IS NULL OR duration_sec IS NULL", "0")
 	expect(t, db, "SELECT pipeline "+flat+" WHERE run_deleted", "0001_ridge_e5f6a7")
 	expect(t, db, "SELECT pipeline, n_samples "+flat+" WHERE dataset = 'wheat' ORDER BY 1",
-		"0001_pls_a1b2c3|6", "0002_rf_b2c3d4|6", "0003_svr_c3d4e5|0", "0004_d4e5f6|8")
+		"0001_pls_a1b2c3|6", "0002_rf_b2c3d4|6")
 }
 
 func TestLists(t *testing.T) {
@@ -182,26 +180,20 @@ func TestLists(t *testing.T) {
 
 func TestTimestamps(t *testing.T) {
 	db := open(t, writeFiles(t))
-	// 0002 was written at 10:30+02:00, i.e. 08:30 UTC: before 0001's 09:00.
-	expect(t, db, `SELECT pipeline FROM 'predictions.parquet' WHERE dataset = 'wheat'
-		ORDER BY date NULLS LAST`, "0002_rf_b2c3d4", "0001_pls_a1b2c3", "0003_svr_c3d4e5", "0004_d4e5f6")
-	expect(t, db, `SELECT pipeline FROM 'predictions.parquet'
-		WHERE date >= TIMESTAMPTZ '2026-03-02 00:00:00+00' ORDER BY date`,
-		"0001_ridge_e5f6a7", "0002_pls_f6a7b8", "0001_svc_a7b8c9")
+	// created_at keeps the instant: 0002 was written at 10:30+02:00, i.e.
+	// 08:30 UTC, before 0001's 09:00.
+	expect(t, db, `SELECT pipeline_id FROM 'predictions_meta.parquet' WHERE dataset = 'wheat'
+		AND partition = 'test' ORDER BY created_at NULLS LAST`, "0002_rf_b2c3d4", "0001_pls_a1b2c3")
+	// The flat file's date is the session's day, a DATE, as in the seed.
+	expect(t, db, `SELECT pipeline, date, session FROM 'predictions.parquet'
+		WHERE date >= DATE '2026-03-02' ORDER BY date, pipeline`,
+		"0001_ridge_e5f6a7|2026-03-02 00:00:00 +0000 UTC|2026-03-02_corn",
+		"0002_pls_f6a7b8|2026-03-02 00:00:00 +0000 UTC|2026-03-02_corn",
+		"0001_svc_a7b8c9|2026-03-03 00:00:00 +0000 UTC|2026-03-03_soil")
 	expect(t, db, `SELECT count(*) FROM 'predictions_meta.parquet' m
-		JOIN 'predictions.parquet' f ON f.pipeline = m.pipeline_id AND f.date = m.created_at`, "10")
-	expect(t, db, `SELECT DISTINCT typeof(date), typeof(date - min(date) OVER ())
-		FROM 'predictions.parquet' WHERE date IS NOT NULL`, "TIMESTAMP WITH TIME ZONE|INTERVAL")
-	// The instant read back through the driver is the one written.
-	for _, r := range query(t, db, `SELECT pipeline, date FROM 'predictions.parquet'
-		WHERE date IS NOT NULL ORDER BY 1`) {
-		got := r[1].(time.Time)
-		for _, p := range fixture() {
-			if p.folder == r[0] && !got.Equal(*p.created) {
-				t.Errorf("%v: date %v, want %v", r[0], got, p.created.UTC())
-			}
-		}
-	}
+		JOIN 'predictions.parquet' f ON f.pipeline = m.pipeline_id AND f.date = CAST(m.created_at AS DATE)`, "10")
+	expect(t, db, `SELECT DISTINCT typeof(date), typeof(date - min(date) OVER ()), month(date)
+		FROM 'predictions.parquet'`, "DATE|BIGINT|3")
 }
 
 // The queries of the issue: the best wheat pipeline, then the best
@@ -209,12 +201,12 @@ func TestTimestamps(t *testing.T) {
 func TestBestQueries(t *testing.T) {
 	db := open(t, writeFiles(t))
 	got := query(t, db, `SELECT * FROM 'predictions.parquet' WHERE dataset = 'wheat' ORDER BY rmse LIMIT 1`)
-	if len(got) != 1 || len(got[0]) != 13 {
+	if len(got) != 1 || len(got[0]) != 18 {
 		t.Fatalf("got %v", got)
 	}
 	best := got[0]
-	if best[2] != "0002_rf_b2c3d4" || best[10] != "RandomForestRegressor" {
-		t.Errorf("best wheat = %v, want 0002_rf_b2c3d4 (the failed pipeline's NULL must sort last)", best)
+	if best[2] != "0002_rf_b2c3d4" || best[11] != "RandomForestRegressor" {
+		t.Errorf("best wheat = %v, want 0002_rf_b2c3d4", best)
 	}
 	_, _, flat := rows()
 	if !near(best[4].(float64), *flat[1].RMSE) {

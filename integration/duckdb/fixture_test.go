@@ -63,9 +63,9 @@ func classes(n, every int) [2][]float64 {
 }
 
 // The fixture: wheat's best by test RMSE is 0002_rf; 0003 failed and has
-// no scores (NULL, which must not win an ORDER BY); 0004 has no test
-// partition, so its flat rmse is its val RMSE. corn's best is 0001_ridge.
-// soil is classification (no RMSE at all).
+// no scores; 0004 has no test partition, so no score under wheat's ranking
+// (test RMSE): neither is in the flat file. corn's best is 0001_ridge
+// (its run deleted). soil is classification (no RMSE at all).
 func fixture() []pipe {
 	reg, cls := catalog.TaskRegression, catalog.TaskBinary
 	return []pipe{
@@ -200,18 +200,23 @@ func rows() (meta []catalog.MetaRow, data []catalog.DataRow, flat []catalog.Flat
 			}
 			data = append(data, d)
 		}
-		// Flat: test partition, else val.
-		part := "test"
-		if _, ok := p.parts[part]; !ok {
-			part = "val"
+		// Flat: completed pipelines with a score under their dataset's
+		// ranking (the test partition: every dataset has one), as the
+		// catalog writes them. wheat's 0003 (failed) and 0004 (val only)
+		// have none.
+		a, ok := p.parts["test"]
+		if p.status != "completed" || !ok {
+			continue
 		}
-		f := catalog.FlatRow{Dataset: p.dataset, Session: "2026-03-01", Pipeline: p.folder,
-			Date: p.created, DurationSec: p.duration, Model: p.model, Status: p.status, RunDeleted: p.deleted,
-			NSamples: int32(len(p.parts[part][0]))}
+		day := p.created.UTC().Format("2006-01-02")
+		f := catalog.FlatRow{Dataset: p.dataset, Session: day + "_" + p.dataset, Pipeline: p.folder,
+			Date: catalog.DateDays(*p.created), DurationSec: p.duration, Model: p.model, Status: "ok",
+			RunDeleted: p.deleted, NSamples: int64(len(a[0])), TaskType: p.task, Metric: metric,
+			Partition: "test", Score: primary(a[0], a[1])}
 		if reg != nil {
-			f.RMSE, f.R2, f.MAE = score(p, part, rmse), score(p, part, r2), score(p, part, mae)
+			f.RMSE, f.R2, f.MAE = score(p, "test", rmse), score(p, "test", r2), score(p, "test", mae)
 		} else {
-			f.Accuracy = score(p, part, accuracy)
+			f.Accuracy, f.BalancedAccuracy = score(p, "test", accuracy), score(p, "test", accuracy)
 		}
 		flat = append(flat, f)
 	}

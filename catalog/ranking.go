@@ -163,9 +163,7 @@ func settleDataset(tx *backing.Tx, ds string, rule BestRule) (Ranking, error) {
 	if err := rescore(tx, ds, r.Task); err != nil {
 		return r, fmt.Errorf("rescore %s: %w", ds, err)
 	}
-	if _, err := tx.Exec(`UPDATE cat_pipelines SET status = CASE WHEN EXISTS (SELECT 1 FROM cat_scores s
-			WHERE s.dataset = cat_pipelines.dataset AND s.pid = cat_pipelines.pid) THEN 'ok' ELSE 'incomplete' END
-		WHERE dataset = ? AND status != 'failed'`, ds); err != nil {
+	if err := settleStatus(tx, ds); err != nil {
 		return r, fmt.Errorf("status of %s: %w", ds, err)
 	}
 	r.Metric, r.Partition = rankingMetrics(rule, r.Task)[0], rankingPartitions(rule)[0]
@@ -190,6 +188,18 @@ func settleDataset(tx *backing.Tx, ds string, rule BestRule) (Ranking, error) {
 		SET task = excluded.task, task_from = excluded.task_from, metric = excluded.metric, partition = excluded.partition`,
 		ds, r.Task, r.TaskFrom, r.Metric, r.Partition)
 	return r, err
+}
+
+// settleStatus: a pipeline that did not fail is ok once it has a score,
+// incomplete until then. Only rows whose status changes are written: a
+// refresh runs several times a second while a session writes.
+func settleStatus(tx *backing.Tx, ds string) error {
+	const scored = `EXISTS (SELECT 1 FROM cat_scores s WHERE s.dataset = cat_pipelines.dataset AND s.pid = cat_pipelines.pid)`
+	if _, err := tx.Exec(`UPDATE cat_pipelines SET status = 'ok' WHERE dataset = ? AND status = 'incomplete' AND `+scored, ds); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE cat_pipelines SET status = 'incomplete' WHERE dataset = ? AND status = 'ok' AND NOT `+scored, ds)
+	return err
 }
 
 // loadVotes counts what the dataset's pipelines, deleted ones included

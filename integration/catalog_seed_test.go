@@ -213,4 +213,15 @@ func TestSeedQueriesFailedMalformed(t *testing.T) {
 	if top[0][0] != "0002_rf_a2" || top[0][1] != "balanced_accuracy" {
 		t.Errorf("cls by balanced_accuracy: %v, want 0002_rf_a2", top)
 	}
+
+	// Workflow 6: the best's run folder is deleted; its row stays, marked,
+	// and Workflow 5 still finds its archive.
+	run(t, "", "rm", "-rf", filepath.Join(mnt, "runs/wheat/0002_pls_a2"))
+	if got := seedBest(t, mnt, "wheat", src); got != "0002_pls_a2" {
+		t.Errorf("wheat after rm -rf of its best: the seed's query gives %s, want 0002_pls_a2", got)
+	}
+	del := duckRows(t, cat, `SELECT run_deleted FROM 'predictions.parquet' WHERE pipeline = '0002_pls_a2'`)
+	if len(del) != 1 || del[0][0] != "true" {
+		t.Errorf("0002_pls_a2 after rm -rf: %v, want one row with run_deleted", del)
+	}
 }

@@ -14,7 +14,7 @@ import (
 func (c *Catalog) apply(tx *backing.Tx, plan *refreshPlan, records []*pipelineRecord) error {
 	now := time.Now().UnixNano()
 	for _, rec := range records {
-		if err := upsertPipeline(tx, rec, now); err != nil {
+		if err := upsertPipeline(tx, rec, plan.full, now); err != nil {
 			return err
 		}
 	}
@@ -53,7 +53,9 @@ func markRemoved(tx *backing.Tx, ds string, present map[string]uint64, now int64
 	return rows.Err()
 }
 
-func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
+// upsertPipeline writes what a folder says now. full: a re-read after a
+// schema migration (see replaceScores).
+func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, full bool, now int64) error {
 	ds, pid := rec.ref.dataset, rec.ref.pid
 	info := rec.info
 	var dur any
@@ -72,7 +74,8 @@ func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 			config_name = coalesce(nullif(excluded.config_name, ''), config_name),
 			created_at = coalesce(nullif(excluded.created_at, ''), created_at),
 			duration_sec = coalesce(excluded.duration_sec, duration_sec),
-			pred_blob = excluded.pred_blob, pred_size = excluded.pred_size,
+			pred_blob = excluded.pred_blob,
+			pred_size = CASE WHEN excluded.pred_blob IS NULL THEN pred_size ELSE excluded.pred_size END,
 			pipe_blob = excluded.pipe_blob, pipe_size = excluded.pipe_size, updated_ns = excluded.updated_ns`,
 		ds, pid, rec.number, rec.name, rec.hash, rec.ref.ino,
 		info.Model, info.ModelClass, strings.Join(info.Preprocessing, ">"), info.Name, info.CreatedAt, dur,
@@ -80,7 +83,7 @@ func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 	if err != nil {
 		return err
 	}
-	if err := replaceScores(tx, rec); err != nil {
+	if err := replaceScores(tx, rec, full); err != nil {
 		return err
 	}
 	if err := replacePredictions(tx, rec); err != nil {
@@ -95,14 +98,20 @@ func upsertPipeline(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 // replaceScores stores metrics.json's scores and what the pipeline says
 // of its task. Scores from the predictions themselves are derived later,
 // once the dataset's task is known (settleDataset): an empty scored_task
-// marks them as due. Nothing changes when neither file could be read: the
-// catalog keeps what they said.
-func replaceScores(tx *backing.Tx, rec *pipelineRecord) error {
+// marks them as due. What a file that is gone or unreadable said stays,
+// so a metrics.json removed (rm -rf in progress) or broken later keeps its
+// scores; only the full re-read after the migration drops them, since
+// rows of older versions do not tell them from derived ones.
+func replaceScores(tx *backing.Tx, rec *pipelineRecord, full bool) error {
 	ds, pid := rec.ref.dataset, rec.ref.pid
 	if rec.metrics == nil && rec.preds == nil {
 		return nil
 	}
-	if _, err := tx.Exec(`DELETE FROM cat_scores WHERE dataset = ? AND pid = ?`, ds, pid); err != nil {
+	drop := `DELETE FROM cat_scores WHERE dataset = ? AND pid = ? AND derived = 1`
+	if rec.metrics != nil || full {
+		drop = `DELETE FROM cat_scores WHERE dataset = ? AND pid = ?`
+	}
+	if _, err := tx.Exec(drop, ds, pid); err != nil {
 		return err
 	}
 	declared, named := "", ""

@@ -133,30 +133,67 @@ func (c *Catalog) updateBest(tx *backing.Tx, ds string) error {
 // Workflow 5 builds from a row of predictions.parquet.
 func archiveName(ds, date, pid string) string { return fmt.Sprintf("%s_%s_%s.csv", ds, date, pid) }
 
-// archiveBest keeps one archive file per pipeline that was ever a best. A
-// pipeline's date can change after it was archived (its pipeline.json
-// arrived after its predictions): the file is renamed then.
+// archiveBest keeps one archive file per pipeline that was ever a best,
+// named after the pipeline's session date. A pipeline's date can change
+// after it was archived (its pipeline.json arrived after its predictions,
+// while it was briefly best): every archive of the dataset whose name is
+// out of date is renamed first.
 func (c *Catalog) archiveBest(tx *backing.Tx, ds string, best *candidate) error {
-	name := archiveName(ds, best.date, best.pid)
+	if err := c.renameArchives(tx, ds); err != nil {
+		return err
+	}
 	var have string
 	err := tx.QueryRow(`SELECT name FROM cat_archives WHERE dataset = ? AND pid = ?`, ds, best.pid).Scan(&have)
-	switch {
-	case err == nil && have == name:
-		return nil
-	case err == nil:
-		err = tx.RenamePinned(c.skel.archivesBest, have, name)
-		if errors.Is(err, backing.ErrNotFound) {
-			err = c.createArchive(tx, name, best)
-		}
-	case errors.Is(err, sql.ErrNoRows):
-		err = c.createArchive(tx, name, best)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return err
 	}
-	if err != nil && !errors.Is(err, backing.ErrExists) { // ErrExists: a file of that name is there already
-		return fmt.Errorf("archive %s: %w", name, err)
+	name := archiveName(ds, best.date, best.pid)
+	if err := c.createArchive(tx, name, best); err != nil && !errors.Is(err, backing.ErrExists) {
+		return fmt.Errorf("archive %s: %w", name, err) // ErrExists: a file of that name is there already
 	}
-	_, err = tx.Exec(`INSERT INTO cat_archives VALUES (?, ?, ?) ON CONFLICT (dataset, pid) DO UPDATE
-		SET name = excluded.name`, ds, best.pid, name)
+	_, err = tx.Exec(`INSERT INTO cat_archives VALUES (?, ?, ?)`, ds, best.pid, name)
 	return err
+}
+
+// renameArchives gives the dataset's archives the name their pipeline's
+// date asks for now. An archive removed since (n4ws catalog forget) is
+// forgotten; a name already taken is taken over as is.
+func (c *Catalog) renameArchives(tx *backing.Tx, ds string) error {
+	rows, err := tx.Query(`SELECT a.pid, a.name, p.created_at, p.first_seen_ns
+		FROM cat_archives a JOIN cat_pipelines p ON p.dataset = a.dataset AND p.pid = a.pid WHERE a.dataset = ?`, ds)
+	if err != nil {
+		return err
+	}
+	type move struct{ pid, from, to string }
+	var moves []move
+	for rows.Next() {
+		var pid, name, created string
+		var firstSeen int64
+		if err := rows.Scan(&pid, &name, &created, &firstSeen); err != nil {
+			rows.Close()
+			return err
+		}
+		if want := archiveName(ds, runDate(created, time.Unix(0, firstSeen)), pid); want != name {
+			moves = append(moves, move{pid, name, want})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range moves {
+		err := tx.RenamePinned(c.skel.archivesBest, m.from, m.to)
+		switch {
+		case errors.Is(err, backing.ErrNotFound):
+			_, err = tx.Exec(`DELETE FROM cat_archives WHERE dataset = ? AND pid = ?`, ds, m.pid)
+		case err == nil || errors.Is(err, backing.ErrExists):
+			_, err = tx.Exec(`UPDATE cat_archives SET name = ? WHERE dataset = ? AND pid = ?`, m.to, ds, m.pid)
+		}
+		if err != nil {
+			return fmt.Errorf("rename archive %s: %w", m.from, err)
+		}
+	}
+	return nil
 }
 
 func (c *Catalog) createArchive(tx *backing.Tx, name string, best *candidate) error {

@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"encoding/binary"
+	"maps"
 	"math"
+	"slices"
 )
 
 // predictionScores computes the usual metrics of one partition.
@@ -44,9 +46,13 @@ func classificationScores(p Prediction) map[string]float64 {
 			hit[y]++
 		}
 	}
+	// Sum the per-class recalls in class order: floating-point addition is not
+	// associative, and map order would change the last digit from one ingestion to
+	// the next, and with it the bytes of every file that shows the score.
+	classes := slices.Sorted(maps.Keys(total))
 	var recall float64
-	for c, n := range total {
-		recall += float64(hit[c]) / float64(n)
+	for _, c := range classes {
+		recall += float64(hit[c]) / float64(total[c])
 	}
 	return map[string]float64{
 		"accuracy":          float64(correct) / float64(len(p.YTrue)),

@@ -87,9 +87,11 @@ func (s *Store) RemoveArchive(ctx context.Context, p string) error {
 	return nil
 }
 
-// RemoveAll deletes p and everything below it, as rm -rf would through the
-// mount (read-only and pinned entries refuse), and returns how many
-// entries it removed. A file still open in a mount is purged when closed.
+// RemoveAll deletes p and everything below it for good, as rm -rf would
+// through the mount but without keeping anything in the trash (read-only
+// and pinned entries refuse), and returns how many entries it removed. A
+// file still open in a mount is purged when closed. Trash moves a folder
+// of runs/ to the trash instead.
 func (s *Store) RemoveAll(ctx context.Context, p string) (int, error) {
 	a, err := s.ResolvePath(ctx, p)
 	if err != nil {
@@ -109,7 +111,7 @@ func (s *Store) RemoveAll(ctx context.Context, p string) (int, error) {
 
 func (s *Store) removeTree(ctx context.Context, parent uint64, name string, a Attr) (int, error) {
 	if !a.IsDir() {
-		un, err := s.Unlink(ctx, parent, name)
+		un, err := s.unlink(ctx, parent, name, false)
 		if err == nil && un.Nlink == 0 && !s.IsLocked() {
 			err = s.Purge(ctx, un.Ino) // no mount can hold it open
 		}
@@ -130,5 +132,5 @@ func (s *Store) removeTree(ctx context.Context, parent uint64, name string, a At
 			return n, err
 		}
 	}
-	return n + 1, s.Rmdir(ctx, parent, name)
+	return n + 1, s.rmdir(ctx, parent, name, false)
 }

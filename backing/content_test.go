@@ -112,8 +112,9 @@ func TestEmptyFileHasNoBlob(t *testing.T) {
 func TestUnlinkThenPurge(t *testing.T) {
 	t.Parallel()
 	s := backingtest.NewStore(t)
-	f := backingtest.WriteFile(t, s, "runs/open.log", "still open")
-	a, err := s.Unlink(ctx, resolve(t, s, "runs").Ino, "open.log")
+	// library/: below runs/ the trash would keep a copy (trash_test.go).
+	f := backingtest.WriteFile(t, s, "library/open.log", "still open")
+	a, err := s.Unlink(ctx, resolve(t, s, "library").Ino, "open.log")
 	if err != nil || a.Nlink != 0 {
 		t.Fatalf("unlink: %+v %v", a, err)
 	}
@@ -141,11 +142,11 @@ func TestUnlinkThenPurge(t *testing.T) {
 		t.Errorf("purge twice: %v", err)
 	}
 	// Purge leaves a linked node alone.
-	g := backingtest.WriteFile(t, s, "runs/g", "g")
+	g := backingtest.WriteFile(t, s, "library/g", "g")
 	if err := s.Purge(ctx, g.Ino); err != nil {
 		t.Fatal(err)
 	}
-	resolve(t, s, "runs/g")
+	resolve(t, s, "library/g")
 	mustClean(t, s)
 }
 
@@ -153,10 +154,10 @@ func TestPurgeUnlinked(t *testing.T) {
 	t.Parallel()
 	s := fileStore(t) // fsck counts garbage blob files
 
-	runs := resolve(t, s, "runs").Ino
+	lib := resolve(t, s, "library").Ino // not runs/: no trash copy
 	for _, n := range []string{"a", "b"} {
-		backingtest.WriteFile(t, s, "runs/"+n, n)
-		if _, err := s.Unlink(ctx, runs, n); err != nil {
+		backingtest.WriteFile(t, s, "library/"+n, n)
+		if _, err := s.Unlink(ctx, lib, n); err != nil {
 			t.Fatal(err)
 		}
 	}

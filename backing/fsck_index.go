@@ -71,9 +71,11 @@ func checkDangling(ctx context.Context, q querier) ([]finding, error) {
 // gives each a name in runs/lost+found, as fsck.ext4 does.
 func checkOrphans(ctx context.Context, q querier) ([]finding, error) {
 	var out []finding
+	// The trash root (trash.go) is nameless on purpose.
 	err := queryEach(ctx, q, `SELECT n.ino, n.mode FROM nodes n WHERE n.nlink > 0 AND n.ino != ?
+		AND n.ino NOT IN (SELECT value FROM meta WHERE key = ?)
 		AND NOT EXISTS (SELECT 1 FROM entries e JOIN nodes p ON p.ino = e.parent WHERE e.child = n.ino AND `+isDirSQL("p")+`)`,
-		[]any{RootIno}, func(r rowScanner) error {
+		[]any{RootIno, trashRootKey}, func(r rowScanner) error {
 			var ino uint64
 			var mode uint32
 			if err := r.Scan(&ino, &mode); err != nil {

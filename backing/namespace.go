@@ -122,8 +122,13 @@ func (s *Store) Link(ctx context.Context, ino, newParent uint64, newName string)
 
 // Unlink removes the non-directory entry name from parent. It returns the
 // node's attributes afterwards: with Nlink 0 the caller purges it once no
-// open handle needs it.
+// open handle needs it. Below runs/, a copy goes to the trash (trash.go).
 func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, error) {
+	return s.unlink(ctx, parent, name, true)
+}
+
+// unlink is Unlink, keeping a copy in the trash when keep is set.
+func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep bool) (Attr, error) {
 	var a Attr
 	err := s.update(ctx, func(tx *txn) error {
 		if _, err := tx.writableDir(parent); err != nil {
@@ -140,6 +145,11 @@ func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, e
 			return ErrPermission
 		}
 		now := nowNs()
+		if keep {
+			if err := tx.keepInTrash(parent, name, a, now); err != nil {
+				return fmt.Errorf("keep in trash: %w", err)
+			}
+		}
 		if err := tx.removeEntry(parent, name); err != nil {
 			return err
 		}
@@ -155,8 +165,14 @@ func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, e
 	return a, nil
 }
 
-// Rmdir removes the empty directory name from parent.
+// Rmdir removes the empty directory name from parent. Below runs/, a copy
+// goes to the trash (trash.go).
 func (s *Store) Rmdir(ctx context.Context, parent uint64, name string) error {
+	return s.rmdir(ctx, parent, name, true)
+}
+
+// rmdir is Rmdir, keeping a copy in the trash when keep is set.
+func (s *Store) rmdir(ctx context.Context, parent uint64, name string, keep bool) error {
 	err := s.update(ctx, func(tx *txn) error {
 		if _, err := tx.writableDir(parent); err != nil {
 			return err
@@ -177,6 +193,11 @@ func (s *Store) Rmdir(ctx context.Context, parent uint64, name string) error {
 			return ErrNotEmpty
 		}
 		now := nowNs()
+		if keep {
+			if err := tx.keepInTrash(parent, name, a, now); err != nil {
+				return fmt.Errorf("keep in trash: %w", err)
+			}
+		}
 		if err := tx.removeEntry(parent, name); err != nil {
 			return err
 		}

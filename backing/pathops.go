@@ -171,7 +171,7 @@ func (s *Store) commitAt(ctx context.Context, parent uint64, name string, mode u
 	a, err := s.CommitContent(ctx, ino, c)
 	if err != nil && created {
 		// Best effort, on a background ctx: ctx may be what failed.
-		if un, uerr := s.Unlink(context.WithoutCancel(ctx), parent, name); uerr == nil && un.Ino == ino && un.Nlink == 0 {
+		if un, uerr := s.unlink(context.WithoutCancel(ctx), parent, name, false); uerr == nil && un.Ino == ino && un.Nlink == 0 {
 			s.Purge(context.WithoutCancel(ctx), ino)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // schemaVersion is stored in PRAGMA user_version. Each migration moves the
 // index from version i to i+1; Open applies the missing ones in one
 // transaction so a crash mid-migration leaves the old version intact.
-const schemaVersion = 4
+const schemaVersion = 5
 
 var migrations = []string{
 	// 0 -> 1: the filesystem core.
@@ -68,6 +68,22 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 	// 3 -> 4: directories whose content changed, for derived views (the
 	// catalog) to catch up with, in the same transaction as the change.
 	`CREATE TABLE dirty (ino INTEGER PRIMARY KEY, seq INTEGER NOT NULL); CREATE INDEX dirty_seq ON dirty(seq);`,
+	// 4 -> 5: the trash (trash.go). Its nodes hang below a directory that
+	// no entry names (meta 'trash_root'), so no path reaches them.
+	`
+CREATE TABLE trash (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	root       INTEGER NOT NULL,  -- the item's node, named "<id>" in the trash root
+	path       TEXT NOT NULL,     -- where it was: runs/<dataset>[/<folder>]
+	unit       INTEGER NOT NULL,  -- the node at path when the deletion began
+	parent     INTEGER NOT NULL,  -- the directory that held it
+	whole      INTEGER NOT NULL,  -- 1: the node at path itself is in the item; 0: some of its content
+	deleted_ns INTEGER NOT NULL,  -- first removal
+	last_ns    INTEGER NOT NULL   -- latest removal; the retention counts from here
+);
+CREATE INDEX trash_unit ON trash(unit) WHERE whole = 0;
+CREATE INDEX trash_parent ON trash(parent);
+`,
 }
 
 // migrate brings the schema to schemaVersion.

@@ -23,6 +23,10 @@ type Stats struct {
 	GarbageBytes int64 `json:"garbage_bytes"`
 	// DedupRatio is LogicalBytes / StoredBytes, 0 when nothing is stored.
 	DedupRatio float64 `json:"dedup_ratio"`
+	// The trash's items, files and their size: not counted in Files,
+	// Dirs and LogicalBytes; their blobs are in StoredBytes until gc
+	// frees them after the retention time.
+	TrashStats
 }
 
 // Stats counts nodes and blobs. It reads one snapshot of the index, so the
@@ -68,6 +72,12 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("stats: count blobs: %w", err)
 	}
+	if st.TrashStats, err = trashStats(ctx, tx); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	st.Files -= st.TrashStats.Files
+	st.LogicalBytes -= st.TrashStats.LogicalBytes
+	st.Dirs -= st.TrashStats.Dirs
 	if st.StoredBytes > 0 {
 		st.DedupRatio = float64(st.LogicalBytes) / float64(st.StoredBytes)
 	}

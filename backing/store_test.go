@@ -67,7 +67,7 @@ func fakeOldIndex(t *testing.T, s *backing.Store, v int) {
 	if v < 2 {
 		stmts = append(stmts, `DROP INDEX nodes_blob`)
 	}
-	stmts = append(stmts, `DROP TABLE dirty`) // added by version 4
+	stmts = append(stmts, `DROP TABLE dirty`, `DROP TABLE trash`) // added by versions 4 and 5
 	stmts = append(stmts, fmt.Sprintf(`PRAGMA user_version = %d`, v))
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -113,8 +113,8 @@ func TestMigrateExistingIndex(t *testing.T) {
 				t.Fatalf("open v%d index: %v", from, err)
 			}
 			defer s2.Close()
-			if got := schema(t, s2); got != [3]int{4, 1, 1} {
-				t.Errorf("after migration: version, nodes_blob, blobs.data = %v, want [4 1 1]", got)
+			if got := schema(t, s2); got != [3]int{5, 1, 1} {
+				t.Errorf("after migration: version, nodes_blob, blobs.data = %v, want [5 1 1]", got)
 			}
 			if got := readContent(t, s2, "runs/ds/keep.csv"); got != "kept across migration" || inline(t, s2, old.Blob) {
 				t.Errorf("content after migration %q (inline %v)", got, inline(t, s2, old.Blob))

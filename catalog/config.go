@@ -4,15 +4,18 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/n4ws/n4ws/backing"
 )
 
 // ConfigKeys are the settings a workspace can change, with their defaults.
 var ConfigKeys = map[string]string{
-	"best.partition": "test",
-	"best.metric":    "auto",
+	"best.partition":  "test",
+	"best.metric":     "auto",
+	"trash.retention": "1d",
 }
 
 // SetConfig changes a setting and re-picks every dataset's best at once,
@@ -20,6 +23,12 @@ var ConfigKeys = map[string]string{
 func (c *Catalog) SetConfig(ctx context.Context, key, value string) error {
 	if err := checkConfig(key, value); err != nil {
 		return err
+	}
+	if !strings.HasPrefix(key, "best.") { // nothing computed depends on it
+		return c.store.Update(ctx, func(tx *backing.Tx) error {
+			_, err := tx.Exec(`INSERT INTO cat_config VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+			return err
+		})
 	}
 	if _, err := c.Refresh(ctx); err != nil {
 		return err
@@ -65,8 +74,36 @@ func checkConfig(key, value string) error {
 		if value == "" || strings.ContainsAny(value, " \t/") {
 			return fmt.Errorf("best.metric %q: want a metric name such as rmse, r2, accuracy, or auto", value)
 		}
+	case "trash.retention":
+		if _, err := ParseRetention(value); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// ParseRetention reads a trash retention: Nd (days), or a Go duration
+// such as 48h, 90m or 10s; 0 lets gc drop the trash at once.
+func ParseRetention(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.ParseFloat(n, 64); err == nil && d >= 0 && d < 1e5 {
+			return time.Duration(d * 24 * float64(time.Hour)), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("trash.retention %q: want a duration such as 1d, 48h or 90m", s)
+	}
+	return d, nil
+}
+
+// TrashRetention returns how long the trash keeps what is removed.
+func (c *Catalog) TrashRetention(ctx context.Context) (time.Duration, error) {
+	cfg, err := c.Config(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return ParseRetention(cfg["trash.retention"])
 }
 
 // Config returns every setting with its current value.

@@ -14,7 +14,7 @@ import (
 func newConfigCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Show or change workspace settings (best.partition, best.metric)",
+		Short: "Show or change workspace settings (best.partition, best.metric, trash.retention)",
 	}
 	cmd.AddCommand(newConfigGetCmd(g), newConfigSetCmd(g))
 	return cmd
@@ -87,7 +87,9 @@ func newConfigSetCmd(g *globals) *cobra.Command {
 		Long: "Change a setting. best.partition: train, val or test (the partition whose score ranks pipelines;\n" +
 			"a pipeline without it falls back to test or val). best.metric: auto (rmse for regression,\n" +
 			"balanced_accuracy else accuracy for classification) or a metric name such as rmse, r2, mae,\n" +
-			"accuracy; lower is better for rmse, mse, mae, sep and bias, higher for the others.",
+			"accuracy; lower is better for rmse, mse, mae, sep and bias, higher for the others.\n" +
+			"trash.retention: how long the trash keeps what was removed from runs/ before n4ws gc drops\n" +
+			"it, as Nd or a duration such as 48h or 90m (default 1d).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, key, value := cmd.Context(), args[0], args[1]
@@ -114,6 +116,9 @@ func newConfigSetCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s = %s\n", key, value)
+			if !strings.HasPrefix(key, "best.") {
+				return nil
+			}
 			return printBests(cmd, w)
 		},
 	}

@@ -56,7 +56,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.store, "store", "", "store directory (default $N4WS_STORE, else $XDG_DATA_HOME/n4ws or ~/.local/share/n4ws)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.AddCommand(newInitCmd(g), newMountCmd(g), newUmountCmd(g), newStatsCmd(g),
-		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g))
+		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g), newTrashCmd(g))
 	registerBundleCmds(root, g)
 	root.AddCommand(newSyncCmd(g))
 	return root

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +41,9 @@ func newStatsCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(w, "logical size\t%s\n", humanBytes(st.LogicalBytes))
 			fmt.Fprintf(w, "stored size\t%s in %d blobs\n", humanBytes(st.StoredBytes), st.Blobs)
 			fmt.Fprintf(w, "dedup ratio\t%.2f\n", st.DedupRatio)
+			if st.TrashStats.Items > 0 {
+				fmt.Fprintf(w, "trash\t%d items: %d files, %s (n4ws trash list)\n", st.TrashStats.Items, st.TrashStats.Files, humanBytes(st.TrashStats.LogicalBytes))
+			}
 			if st.GarbageBlobs > 0 {
 				fmt.Fprintf(w, "reclaimable\t%s in %d blobs (run n4ws gc)\n", humanBytes(st.GarbageBytes), st.GarbageBlobs)
 			}
@@ -101,22 +106,59 @@ func newFsckCmd(g *globals) *cobra.Command {
 func newGCCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "gc",
-		Short: "Delete unreferenced blobs and stale spool files",
+		Short: "Drop trash items older than trash.retention, then delete unreferenced blobs and stale spool files",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			w, err := g.openWorkspace(ctx)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			rep, err := s.GC(cmd.Context(), backing.GCOptions{SpoolToo: true})
+			defer w.Close()
+			keep, err := w.cat.TrashRetention(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "freed %s: %d blobs, %d spool files\n", humanBytes(rep.Bytes), rep.Blobs, rep.SpoolFiles)
+			d, err := w.store.ExpireTrash(ctx, time.Now().Add(-keep))
+			if err != nil {
+				return err
+			}
+			if d.Items > 0 {
+				fmt.Fprintf(out, "expired %d trash items older than %s (%d files, %s)\n", d.Items, humanRetention(keep), d.Files, humanBytes(d.LogicalBytes))
+			}
+			if err := waitPurged(ctx, w.store, d.Pending); err != nil {
+				fmt.Fprintf(out, "note: %v\n", err)
+			}
+			rep, err := w.store.GC(ctx, backing.GCOptions{SpoolToo: true})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "freed %s: %d blobs, %d spool files\n", humanBytes(rep.Bytes), rep.Blobs, rep.SpoolFiles)
 			return nil
 		},
 	}
+}
+
+// waitPurged gives a running mount the time to purge the files that lost
+// their last name (it does within a second, unless one is still open), so
+// that gc frees their content in the same run.
+func waitPurged(ctx context.Context, s *backing.Store, inos []uint64) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for len(inos) > 0 {
+		left, err := s.Unpurged(ctx, inos)
+		if err != nil || left == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d expired files are still open in the mount; the next gc after their last close frees them", left)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // humanBytes formats a byte count with binary units.

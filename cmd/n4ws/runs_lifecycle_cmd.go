@@ -238,7 +238,7 @@ func runsDelete(cmd *cobra.Command, w *workspace, targets []runRow, confirm bool
 	bar := newProgress(cmd.ErrOrStderr(), "deleting")
 	for i, r := range targets {
 		if confirm {
-			if _, err := w.store.RemoveAll(ctx, r.Path); err != nil {
+			if _, err := w.store.Trash(ctx, r.Path); err != nil {
 				bar.done()
 				return err
 			}
@@ -253,10 +253,15 @@ func runsDelete(cmd *cobra.Command, w *workspace, targets []runRow, confirm bool
 		return err
 	}
 	fmt.Fprintf(out, "the catalog keeps the scores and predictions of %d pipeline(s) (n4ws catalog list --all), and catalog/archives/\n", kept)
+	keep, err := w.cat.TrashRetention(ctx)
+	if err != nil {
+		return err
+	}
 	if !confirm {
-		fmt.Fprintf(out, "dry run: %d folder(s), %d bytes to free; add --confirm to delete\n", len(targets), freed)
+		fmt.Fprintf(out, "dry run: %d folder(s), %d bytes to free once out of the trash; add --confirm to delete\n", len(targets), freed)
 		return nil
 	}
+	fmt.Fprintf(out, "the trash keeps them for %s (n4ws trash list, n4ws trash restore); n4ws gc frees their space after that\n", humanRetention(keep))
 	_, err = w.cat.Refresh(ctx)
 	return err
 }

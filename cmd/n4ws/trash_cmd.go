@@ -107,7 +107,7 @@ func findTrashItem(ctx context.Context, s *backing.Store, arg string) (backing.T
 		return backing.TrashItem{}, err
 	}
 	id, numErr := strconv.ParseUint(arg, 10, 64)
-	want := "runs/" + strings.Trim(strings.TrimPrefix(path.Clean("/"+arg)[1:], "runs/"), "/")
+	want := "runs/" + strings.Trim(strings.TrimPrefix(path.Clean("/" + arg)[1:], "runs/"), "/")
 	for i := len(items) - 1; i >= 0; i-- {
 		if numErr == nil && items[i].ID == id || numErr != nil && items[i].Path == want {
 			return items[i], nil

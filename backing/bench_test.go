@@ -3,6 +3,7 @@ package backing_test
 import (
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -66,4 +67,40 @@ func BenchmarkMknodCommit(b *testing.B) {
 		i++
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkUnlink is the store's half of rm of one file of a pipeline
+// folder: below runs/ a copy goes to the trash, below library/ it does not.
+func BenchmarkUnlink(b *testing.B) {
+	for _, top := range []string{"library/t/0001_x/sub", "runs/ds/0001_x/sub"} {
+		b.Run(top[:strings.IndexByte(top, '/')], func(b *testing.B) {
+			s := backingtest.NewStore(b)
+			dir, err := s.MkdirAll(ctx, top, 0o755)
+			if err != nil {
+				b.Fatal(err)
+			}
+			const n = 2000
+			names := make([]string, 0, n)
+			for i := range n {
+				a := backingtest.WriteFile(b, s, top+"/f"+strconv.Itoa(i), "content "+strconv.Itoa(i))
+				_ = a
+				names = append(names, "f"+strconv.Itoa(i))
+			}
+			i := 0
+			for b.Loop() {
+				if i == n {
+					b.StopTimer()
+					for _, name := range names {
+						backingtest.WriteFile(b, s, top+"/"+name, "again "+name)
+					}
+					i = 0
+					b.StartTimer()
+				}
+				if _, err := s.Unlink(ctx, dir.Ino, names[i]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
 }

@@ -125,6 +125,7 @@ type stmts struct {
 	lookup   *sql.Stmt
 	blobData *sql.Stmt
 	openFile *sql.Stmt
+	parentOf *sql.Stmt // on the writer only
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -145,6 +146,17 @@ func (s *Store) prepare(ctx context.Context) error {
 		FROM nodes n LEFT JOIN blobs b ON b.hash = n.blob WHERE n.ino = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare queries: %w", err)
+	}
+	// The writer's hot lookups, prepared once on its connection: inside a
+	// transaction (txn.prepared) they run without being parsed again.
+	for _, w := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&s.wstmts.getAttr, `SELECT ` + nodeColumns + ` FROM nodes WHERE ino = ?`}, {&s.wstmts.lookup, lookupQuery},
+		{&s.wstmts.parentOf, `SELECT parent, name FROM entries WHERE child = ? LIMIT 1`}} {
+		if *w.dst, err = s.wdb.PrepareContext(ctx, w.q); err != nil {
+			return fmt.Errorf("prepare queries: %w", err)
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -49,14 +50,17 @@ type Options struct {
 
 // Store is an open n4ws store. It is safe for concurrent use.
 type Store struct {
-	dir   string  // read only
-	opts  Options // read only
-	log   *slog.Logger
-	rdb   *sql.DB // readers: many connections, never write
-	wdb   *sql.DB // the one writer connection
-	stmts stmts   // prepared on rdb
+	dir    string  // read only
+	opts   Options // read only
+	log    *slog.Logger
+	rdb    *sql.DB // readers: many connections, never write
+	wdb    *sql.DB // the one writer connection
+	stmts  stmts   // prepared on rdb
+	wstmts stmts   // prepared on wdb: getAttr, lookup, parentOf
 
 	wmu sync.Mutex // serialises write transactions inside this process
+
+	runsIno atomic.Uint64 // inode of runs/ once looked up (trash.go)
 }
 
 // RootIno is the inode number of the store's root directory.

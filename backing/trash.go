@@ -71,20 +71,20 @@ type place struct {
 // placeBelowRuns finds the place of name in directory dir; ok is false
 // when dir is not runs/ or below it.
 func (tx *txn) placeBelowRuns(dir uint64, name string, ino uint64) (place, bool, error) {
-	runs, err := tx.lookup(RootIno, "runs")
+	runs, err := tx.runsIno()
 	if errors.Is(err, ErrNotFound) {
 		return place{}, false, nil
 	} else if err != nil {
 		return place{}, false, err
 	}
-	p := place{runs: runs.Ino, names: []string{name}, inos: []uint64{ino}}
-	for cur := dir; cur != runs.Ino; {
+	p := place{runs: runs, names: []string{name}, inos: []uint64{ino}}
+	for cur := dir; cur != runs; {
 		if cur == RootIno {
 			return p, false, nil
 		}
 		var parent uint64
 		var n []byte
-		err := tx.queryRow(`SELECT parent, name FROM entries WHERE child = ? LIMIT 1`, cur).Scan(&parent, &n)
+		err := tx.prepared(tx.s.wstmts.parentOf).QueryRowContext(tx.ctx, cur).Scan(&parent, &n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, false, nil // below the trash root, or unlinked
 		} else if err != nil {
@@ -95,6 +95,20 @@ func (tx *txn) placeBelowRuns(dir uint64, name string, ino uint64) (place, bool,
 		cur = parent
 	}
 	return p, true, nil
+}
+
+// runsIno returns the inode of runs/, a pinned skeleton folder that
+// never moves: looked up once per store.
+func (tx *txn) runsIno() (uint64, error) {
+	if ino := tx.s.runsIno.Load(); ino != 0 {
+		return ino, nil
+	}
+	a, err := tx.lookup(RootIno, "runs")
+	if err != nil {
+		return 0, err
+	}
+	tx.s.runsIno.Store(a.Ino)
+	return a.Ino, nil
 }
 
 // unitDepth is how many names of p make its trash unit: 2 (a folder of a
@@ -119,6 +133,7 @@ func (p place) unitParent(depth int) uint64 {
 // trashItemRow is one row of the trash table.
 type trashItemRow struct {
 	id, root      uint64
+	path          string
 	whole         bool
 	first, latest int64
 }
@@ -161,7 +176,11 @@ func (tx *txn) partialItem(p place, depth int, now int64, fresh bool) (trashItem
 	unit := p.inos[depth-1]
 	it, err := tx.openItem(unit, now)
 	if err == nil && !fresh {
-		_, err = tx.exec(`UPDATE trash SET last_ns = ?, path = ? WHERE id = ?`, now, p.unitPath(depth), it.id)
+		// The retention counts from the last removal; a second more or
+		// less is not worth a row write on every unlink of an rm -rf.
+		if now-it.latest > int64(time.Second) || it.path != p.unitPath(depth) {
+			_, err = tx.exec(`UPDATE trash SET last_ns = ?, path = ? WHERE id = ?`, now, p.unitPath(depth), it.id)
+		}
 		return it, err
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -181,8 +200,8 @@ func (tx *txn) partialItem(p place, depth int, now int64, fresh bool) (trashItem
 // openItem finds the partial item of unit last added to within trashSession.
 func (tx *txn) openItem(unit uint64, now int64) (trashItemRow, error) {
 	var it trashItemRow
-	err := tx.queryRow(`SELECT id, root, deleted_ns, last_ns FROM trash WHERE unit = ? AND whole = 0 AND last_ns >= ?
-		ORDER BY id DESC LIMIT 1`, unit, now-int64(trashSession)).Scan(&it.id, &it.root, &it.first, &it.latest)
+	err := tx.queryRow(`SELECT id, root, path, deleted_ns, last_ns FROM trash WHERE unit = ? AND whole = 0 AND last_ns >= ?
+		ORDER BY id DESC LIMIT 1`, unit, now-int64(trashSession)).Scan(&it.id, &it.root, &it.path, &it.first, &it.latest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, ErrNotFound
 	}

@@ -1,6 +1,7 @@
 package backing
 
 import (
+	"database/sql"
 	"fmt"
 	"syscall"
 	"time"
@@ -12,12 +13,18 @@ import (
 func nowNs() int64 { return time.Now().UnixNano() }
 
 func (tx *txn) getAttr(ino uint64) (Attr, error) {
-	return scanAttr(tx.queryRow(`SELECT `+nodeColumns+` FROM nodes WHERE ino = ?`, ino))
+	return scanAttr(tx.prepared(tx.s.wstmts.getAttr).QueryRowContext(tx.ctx, ino))
 }
 
+// prepared returns the writer's statement st for use in this transaction.
+func (tx *txn) prepared(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(tx.ctx, st) }
+
+// lookupQuery is built once: the lookup of rm -rf's every step.
+var lookupQuery = `SELECT ` + prefixed("n.", nodeColumns) + `
+		FROM entries e JOIN nodes n ON n.ino = e.child WHERE e.parent = ? AND e.name = ?`
+
 func (tx *txn) lookup(parent uint64, name string) (Attr, error) {
-	return scanAttr(tx.queryRow(`SELECT `+prefixed("n.", nodeColumns)+`
-		FROM entries e JOIN nodes n ON n.ino = e.child WHERE e.parent = ? AND e.name = ?`, parent, []byte(name)))
+	return scanAttr(tx.prepared(tx.s.wstmts.lookup).QueryRowContext(tx.ctx, parent, []byte(name)))
 }
 
 // writableDir returns the attributes of parent after checking that entries

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/backing"
-	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 func newTrashCmd(g *globals) *cobra.Command {
@@ -159,7 +159,7 @@ func newTrashRestoreCmd(g *globals) *cobra.Command {
 // in its dataset, or "" when p is no pipeline folder.
 func pipelinePrefix(p string) string {
 	parts := strings.Split(p, "/")
-	if len(parts) == 3 && parts[0] == "runs" && catalog.IsPipelineFolder(parts[2]) {
+	if len(parts) == 3 && parts[0] == "runs" && nirs4all.IsPipelineFolder(parts[2]) {
 		return parts[2][:5]
 	}
 	return ""

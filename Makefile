@@ -5,7 +5,7 @@ N4WS    := bin/n4ws
 DEMO    := $(CURDIR)/demo
 DEMO_WS := $(DEMO)/workspace
 
-.PHONY: help build test tidy conformance lint bench bench-go demo demo-stop clean
+.PHONY: help build test tidy conformance lint fuzz fuzz-ci bench bench-go demo demo-stop clean
 
 help:
 	@echo "make build      build $(N4WS)"
@@ -13,6 +13,7 @@ help:
 	@echo "make tidy       check that go.mod and go.sum (both modules) are tidy"
 	@echo "make conformance  pjdfstest and fsx on a real mount (root; docs/RELIABILITY.md)"
 	@echo "make lint       layering check and gofmt"
+	@echo "make fuzz       every fuzz target for FUZZTIME each (default 10m); make fuzz-ci: 10s each (part of make test)"
 	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
 	@echo "make demo       mount a demo store at demo/workspace; make demo-stop unmounts it"
@@ -28,6 +29,15 @@ test: tidy
 	bash .ci/layering.sh
 	cd integration/duckdb && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m .
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-ci
+
+# Fuzz targets run one at a time (go test -fuzz takes one); seeds and crashers found
+# live in <package>/testdata/fuzz/FuzzX/ and run with every plain go test too.
+fuzz-ci:
+	FUZZTIME=$${FUZZTIME:-10s} bash .ci/fuzz.sh
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-10m} bash .ci/fuzz.sh
 
 # go.mod lists what the code imports, direct dependencies as direct. -diff changes
 # nothing and fails on a difference; with a warm module cache it works offline

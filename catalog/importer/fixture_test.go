@@ -54,7 +54,7 @@ type n4aPred struct {
 	yTrue, yPred           []float64
 }
 
-func writeParquetFile[T any](t *testing.T, p string, rows []T) {
+func writeParquetFile[T any](t testing.TB, p string, rows []T) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := parquet.NewGenericWriter[T](&buf)
@@ -93,7 +93,7 @@ func writePredParquet(t *testing.T, ws, ds string, rows []n4aPred) {
 	writeParquetFile(t, filepath.Join(ws, ds+".arrays.parquet"), arrays)
 }
 
-func writeOS(t *testing.T, p, content string) {
+func writeOS(t testing.TB, p, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ const storeModelSHA = "3fa2c1d4e5b6a7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4
 // p-late (config_aaaaaa, created second), p-early (pls_bbbbbb, better on
 // test) and p-failed; a tombstoned Ridge prediction of p-late that would
 // win if read; an unused artifact, a lock, a .parquet.tmp and exports/.
-func storeWorkspace(t *testing.T) string {
+func storeWorkspace(t testing.TB) string {
 	ws := t.TempDir()
 	db, err := sql.Open("sqlite3", filepath.Join(ws, "store.sqlite"))
 	if err != nil {

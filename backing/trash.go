@@ -68,8 +68,14 @@ type place struct {
 	inos  []uint64
 }
 
+// trashMaxDepth bounds the walk up from a removed node: a node deeper
+// than this below runs/ is not kept (no workspace nests that deep; a
+// hostile 1,000-level tree would otherwise cost a walk of its whole depth,
+// twice, per removal), nor is anything this deep below another folder.
+const trashMaxDepth = 64
+
 // placeBelowRuns finds the place of name in directory dir; ok is false
-// when dir is not runs/ or below it.
+// when dir is not runs/ or below it, or deeper than trashMaxDepth.
 func (tx *txn) placeBelowRuns(dir uint64, name string, ino uint64) (place, bool, error) {
 	runs, err := tx.runsIno()
 	if errors.Is(err, ErrNotFound) {
@@ -79,7 +85,7 @@ func (tx *txn) placeBelowRuns(dir uint64, name string, ino uint64) (place, bool,
 	}
 	p := place{runs: runs, names: []string{name}, inos: []uint64{ino}}
 	for cur := dir; cur != runs; {
-		if cur == RootIno {
+		if cur == RootIno || len(p.names) > trashMaxDepth {
 			return p, false, nil
 		}
 		var parent uint64

@@ -302,3 +302,21 @@ func keys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+func TestTrashDeepTreeKeepsTheTopLevels(t *testing.T) {
+	s := backingtest.NewStore(t)
+	backingtest.WriteFile(t, s, "runs/ds/0001_x/top", "top")
+	backingtest.WriteFile(t, s, "runs/ds/0001_x"+strings.Repeat("/d", 200)+"/deep", "deep")
+	rmRF(t, s, "runs/ds/0001_x")
+	items := trashItems(t, s)
+	if len(items) != 1 || items[0].Files != 1 || !items[0].Whole {
+		t.Fatalf("items = %+v, want one whole item with only the top file", items)
+	}
+	if _, err := s.RestoreTrash(ctx, items[0].ID, backing.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readContent(t, s, "runs/ds/0001_x/top"); got != "top" {
+		t.Errorf("top = %q", got)
+	}
+	mustClean(t, s)
+}

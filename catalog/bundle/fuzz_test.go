@@ -38,9 +38,9 @@ func handZip(f *testing.F, files ...string) []byte {
 // and bad zips are errors, never panics.
 func FuzzZipImport(f *testing.F) {
 	ctx := context.Background()
-	for _, spec := range []BundleSpec{{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0001_pls_aaa"},
+	for _, spec := range []Spec{{Kind: KindFiltered, Dataset: "wheat", Pipeline: "0001_pls_aaa"},
 		{Kind: KindPipeline, Dataset: "wheat", Pipeline: "0001_pls_aaa"}} {
-		plan, err := PlanBundle(ctx, sampleTree(), spec)
+		plan, err := NewPlan(ctx, sampleTree(), spec)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func FuzzZipImport(f *testing.F) {
 				t.Fatalf("OpenZip let through entry %q", e.Path)
 			}
 		}
-		ReadBundleMeta(entries) // any answer, no panic
+		ReadMeta(entries) // any answer, no panic
 		plan, err := PlanImport(ctx, memTree{}, entries, "ds", 1)
 		if err != nil {
 			return

@@ -165,7 +165,7 @@ func FuzzStoreImport(f *testing.F) {
 		if err != nil {
 			return // a value the schema refuses (a duplicate key): nothing to import
 		}
-		plan, err := PlanWorkspaceImport(context.Background(), os.DirFS(ws), catalog.StoreTree{S: s}, "")
+		plan, err := PlanWorkspace(context.Background(), os.DirFS(ws), catalog.StoreTree{S: s}, "")
 		if err != nil {
 			return
 		}

@@ -69,7 +69,10 @@ func FuzzMetricsRoundTrip(f *testing.F) {
 
 // renderMetrics writes m as metrics.json.
 func renderMetrics(m Metrics) []byte {
-	doc := map[string]any{"task_type": m.TaskType}
+	doc := map[string]any{}
+	if m.TaskSaid { // else the type is inferred again from the scores
+		doc["task_type"] = m.TaskType
+	}
 	for _, part := range Partitions {
 		obj := map[string]any{}
 		for k, v := range m.Scores[part] {

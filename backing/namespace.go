@@ -38,7 +38,7 @@ func (s *Store) Mknod(ctx context.Context, parent uint64, name string, n NewNode
 }
 
 func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (Attr, error) {
-	if _, err := tx.writableDir(parent); err != nil && flags == 0 {
+	if _, err := tx.writableDir(parent); err != nil && flags == 0 && !storedAtRoot(parent, name) {
 		return Attr{}, err
 	}
 	if _, err := tx.lookup(parent, name); err == nil {
@@ -174,7 +174,7 @@ func (s *Store) Rmdir(ctx context.Context, parent uint64, name string) error {
 // rmdir is Rmdir, keeping a copy in the trash when keep is set.
 func (s *Store) rmdir(ctx context.Context, parent uint64, name string, keep bool) error {
 	err := s.update(ctx, func(tx *txn) error {
-		if _, err := tx.writableDir(parent); err != nil {
+		if _, err := tx.writableDir(parent); err != nil && !storedAtRoot(parent, name) {
 			return err
 		}
 		a, err := tx.lookup(parent, name)

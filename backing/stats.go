@@ -27,6 +27,9 @@ type Stats struct {
 	// Dirs and LogicalBytes; their blobs are in StoredBytes until gc
 	// frees them after the retention time.
 	TrashStats
+	// Native is what the native folder holds (nirs4all's own files at the
+	// workspace root, kept as ordinary files), counted apart from the above.
+	Native NativeStats `json:"native"`
 }
 
 // Stats counts nodes and blobs. It reads one snapshot of the index, so the
@@ -80,6 +83,9 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	st.Dirs -= st.TrashStats.Dirs
 	if st.StoredBytes > 0 {
 		st.DedupRatio = float64(st.LogicalBytes) / float64(st.StoredBytes)
+	}
+	if st.Native, err = s.NativeStats(); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
 	}
 	return st, nil
 }

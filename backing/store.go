@@ -86,7 +86,7 @@ func Init(ctx context.Context, dir string) (created bool, err error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return false, fmt.Errorf("init store %s: %w", dir, err)
 	}
-	for _, sub := range []string{"blobs", "spool"} {
+	for _, sub := range []string{"blobs", "spool", NativeDirName} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return false, fmt.Errorf("init store %s: %w", dir, err)
 		}
@@ -97,6 +97,9 @@ func Init(ctx context.Context, dir string) (created bool, err error) {
 	}
 	defer s.Close()
 	if err := s.createSkeleton(ctx); err != nil {
+		return false, fmt.Errorf("init store %s: %w", dir, err)
+	}
+	if err := ensureNative(dir); err != nil {
 		return false, fmt.Errorf("init store %s: %w", dir, err)
 	}
 	return true, nil

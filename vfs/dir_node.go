@@ -144,6 +144,9 @@ func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, o
 
 func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	ctx = uninterruptible(ctx)
+	if _, ok := target.(*nativeNode); ok {
+		return nil, syscall.EXDEV
+	}
 	a, err := n.fsys.store.Link(ctx, target.EmbeddedInode().StableAttr().Ino, n.ino(), name)
 	if err != nil {
 		return nil, n.fsys.toErrno("link", n.ino(), err)
@@ -175,6 +178,13 @@ func (n *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 
 func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	if intoNative(newParent, newName) { // nirs4all's files at the root: another device
+		a, err := n.fsys.store.Lookup(ctx, n.ino(), name)
+		if err != nil {
+			return n.fsys.toErrno("rename", n.ino(), err)
+		}
+		return crossDevice(&a)
+	}
 	p2 := newParent.EmbeddedInode().StableAttr().Ino
 	replaced, err := n.fsys.store.Rename(ctx, n.ino(), name, p2, newName, flags)
 	if err != nil {

@@ -26,6 +26,7 @@ type fsys struct {
 	// fixedOverlays maps the skeleton folders with computed entries to
 	// their overlay paths. read only
 	fixedOverlays map[uint64]string
+	native        *nativeTree // read only: nirs4all's own files at the root
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle

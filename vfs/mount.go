@@ -35,6 +35,14 @@ type Options struct {
 	// Catalog computes the nirs4all views (best files, exports, Parquet).
 	// Without one the mount serves the stored tree alone.
 	Catalog *catalog.Catalog
+	// OnNativeChange, when set, is called with the path (relative to the
+	// mount root, e.g. "store.sqlite-wal") of a native file (nirs4all's own
+	// files at the root, see nativeTree) after it was created, closed by a
+	// handle that could write, fsynced, truncated, renamed (both names) or
+	// removed. Writes through passthrough never reach the mount: a
+	// committing SQLite fsyncs its -wal (synchronous=FULL), which is the
+	// signal. It runs on the FUSE request's goroutine: it must not block.
+	OnNativeChange func(rel string)
 }
 
 // Mount serves store at mountpoint until the returned server is unmounted.
@@ -45,7 +53,14 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	}
 	cat := opts.Catalog
 	f := newFsys(store, cat, opts)
-	if err := f.resolveSkeleton(ctx); err != nil {
+	var err error
+	if err = f.resolveSkeleton(ctx); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	}
+	if err := store.EnsureNative(); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
+	}
+	if f.native, err = newNativeTree(f, store.NativeDir(), opts.Passthrough, opts.OnNativeChange); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
 	if n, err := store.CleanSpool(); err != nil {
@@ -68,7 +83,7 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if err := store.RunCheckpointer(ctx); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
-	root := &dirNode{storedNode: storedNode{fsys: f}}
+	root := newRootDir(f)
 	et, at := entryTimeout, attrTimeout
 	mopts := &fs.Options{
 		EntryTimeout:   &et,

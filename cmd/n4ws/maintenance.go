@@ -44,6 +44,8 @@ func newStatsCmd(g *globals) *cobra.Command {
 			if st.TrashStats.Items > 0 {
 				fmt.Fprintf(w, "trash\t%d items: %d files, %s (n4ws trash list)\n", st.TrashStats.Items, st.TrashStats.Files, humanBytes(st.TrashStats.LogicalBytes))
 			}
+			fmt.Fprintf(w, "native files\t%d files, %d directories, %s (nirs4all's own files at the root)\n",
+				st.Native.Files, st.Native.Dirs, humanBytes(st.Native.Bytes))
 			if st.GarbageBlobs > 0 {
 				fmt.Fprintf(w, "reclaimable\t%s in %d blobs (run n4ws gc)\n", humanBytes(st.GarbageBytes), st.GarbageBlobs)
 			}

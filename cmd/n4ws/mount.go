@@ -161,6 +161,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
 		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
 		Durable: f.durable, DebugFUSE: f.debugFUSE, Catalog: cat,
+		OnNativeChange: nativeChangeHook(cat),
 	})
 	if err != nil {
 		return fail(err)
@@ -189,6 +190,13 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 		return err
 	}
 	slog.Info("unmounted", "mountpoint", mnt)
+	return nil
+}
+
+// nativeChangeHook returns what the mount calls when one of nirs4all's own
+// files at the root (store.sqlite and its -wal, arrays/, logs/...) changes:
+// the live projection of store.sqlite into runs/ hooks in here. nil: none.
+func nativeChangeHook(cat *catalog.Catalog) func(rel string) {
 	return nil
 }
 

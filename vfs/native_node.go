@@ -1,0 +1,122 @@
+package vfs
+
+import (
+	"context"
+	"os"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// nativeNode is a file or folder of the native tree (nativeTree), served
+// from the backing file at the same path below the store's native folder.
+// It keeps go-fuse's LoopbackNode for attributes, xattrs, readlink and
+// statfs, and replaces what must number nodes apart from the index's,
+// report changes, refuse to cross into the index (EXDEV), or open with
+// passthrough.
+type nativeNode struct {
+	fs.LoopbackNode
+	tree *nativeTree // read only
+}
+
+var (
+	_ = (fs.NodeLookuper)((*nativeNode)(nil))
+	_ = (fs.NodeCreater)((*nativeNode)(nil))
+	_ = (fs.NodeMkdirer)((*nativeNode)(nil))
+	_ = (fs.NodeMknoder)((*nativeNode)(nil))
+	_ = (fs.NodeSymlinker)((*nativeNode)(nil))
+	_ = (fs.NodeLinker)((*nativeNode)(nil))
+	_ = (fs.NodeUnlinker)((*nativeNode)(nil))
+	_ = (fs.NodeRmdirer)((*nativeNode)(nil))
+	_ = (fs.NodeRenamer)((*nativeNode)(nil))
+	_ = (fs.NodeTmpfiler)((*nativeNode)(nil))
+	_ = (fs.NodeOpener)((*nativeNode)(nil))
+	_ = (fs.NodeOpendirHandler)((*nativeNode)(nil))
+	_ = (fs.NodeGetattrer)((*nativeNode)(nil))
+	_ = (fs.NodeSetattrer)((*nativeNode)(nil))
+	_ = (fs.NodeStatxer)((*nativeNode)(nil))
+)
+
+// rel is the node's path relative to the mount root.
+func (n *nativeNode) rel() string { return n.Path(n.Root()) }
+
+func (n *nativeNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.tree.lookup(ctx, n.EmbeddedInode(), n.rel(), name, out)
+}
+
+func (n *nativeNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return n.tree.create(ctx, n.EmbeddedInode(), n.rel(), name, flags, mode, out)
+}
+
+func (n *nativeNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.tree.mkdir(ctx, n.EmbeddedInode(), n.rel(), name, mode, out)
+}
+
+func (n *nativeNode) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.tree.mknod(ctx, n.EmbeddedInode(), n.rel(), name, mode, dev, out)
+}
+
+func (n *nativeNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.tree.symlink(ctx, n.EmbeddedInode(), n.rel(), target, name, out)
+}
+
+func (n *nativeNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return n.tree.link(ctx, n.EmbeddedInode(), n.rel(), target, name, out)
+}
+
+func (n *nativeNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	return n.tree.unlink(n.rel(), name)
+}
+
+func (n *nativeNode) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return n.tree.rmdir(n.rel(), name)
+}
+
+func (n *nativeNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return n.tree.rename(ctx, n.rel(), name, newParent, newName, flags)
+}
+
+func (n *nativeNode) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return n.tree.tmpfile(ctx, n.EmbeddedInode(), n.rel(), flags, mode, out)
+}
+
+// Open opens the backing file. O_APPEND is left to the kernel (it sends
+// explicit offsets, and passthrough reopens with the caller's flags).
+func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	p := n.tree.abs(n.rel())
+	fd, err := syscall.Open(p, int(flags&^(syscall.O_APPEND|fuse.FMODE_EXEC))|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, 0, fs.ToErrno(err)
+	}
+	return n.tree.newHandle(n, os.NewFile(uintptr(fd), p), flags), 0, 0
+}
+
+func (n *nativeNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	ds, errno := fs.NewLoopbackDirStream(n.tree.abs(n.rel()))
+	if errno != 0 {
+		return nil, 0, errno
+	}
+	return &nativeDirHandle{ds: ds}, 0, 0
+}
+
+func (n *nativeNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	errno := n.LoopbackNode.Getattr(ctx, f, out)
+	out.Ino = n.StableAttr().Ino
+	return errno
+}
+
+func (n *nativeNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	errno := n.LoopbackNode.Setattr(ctx, f, in, out)
+	out.Ino = n.StableAttr().Ino
+	if errno == 0 {
+		n.tree.changed(n.rel())
+	}
+	return errno
+}
+
+func (n *nativeNode) Statx(ctx context.Context, f fs.FileHandle, flags, mask uint32, out *fuse.StatxOut) syscall.Errno {
+	errno := n.LoopbackNode.Statx(ctx, f, flags, mask, out)
+	out.Ino = n.StableAttr().Ino
+	return errno
+}

@@ -89,8 +89,14 @@ func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if err != nil {
 		return nil, 0, fs.ToErrno(err)
 	}
-	return n.tree.newHandle(n, os.NewFile(uintptr(fd), p), flags), 0, 0
+	return n.tree.newHandle(n, os.NewFile(uintptr(fd), p), flags), nativeOpenFlags, 0
 }
+
+// nativeOpenFlags: without passthrough the kernel caches native files'
+// pages; they change only through the mount, so an open need not drop them
+// (which would also unmap and refetch every page of SQLite's mmapped -shm).
+// go-fuse clears the flag on passthrough opens.
+const nativeOpenFlags = fuse.FOPEN_KEEP_CACHE
 
 func (n *nativeNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	ds, errno := fs.NewLoopbackDirStream(n.tree.abs(n.rel()))

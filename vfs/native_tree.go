@@ -166,7 +166,7 @@ func (t *nativeTree) create(ctx context.Context, parent *fs.Inode, dir, name str
 	in := t.inode(ctx, parent, &st, gen, out)
 	h := t.newHandle(in.Operations().(*nativeNode), os.NewFile(uintptr(fd), p), flags)
 	t.changed(rel)
-	return in, h, 0, 0
+	return in, h, nativeOpenFlags, 0
 }
 
 // fown is own for an open file.

@@ -64,11 +64,24 @@ func (h *nativeHandle) Flush(ctx context.Context) syscall.Errno {
 
 // Fsync is how SQLite commits (synchronous=FULL syncs the WAL on every
 // commit), so it is the signal the live projection waits for.
+//
+// fdatasync stays fdatasync (FUSE_FSYNC_FDATASYNC): LoopbackFile would
+// fsync, which also commits the mtime to the journal, several times slower
+// per SQLite commit on ext4.
 func (h *nativeHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	errno := h.LoopbackFile.Fsync(ctx, flags)
+	fd, _ := h.LoopbackFile.PassthroughFd() // the descriptor, whatever the mode
+	var err error
+	if flags&fsyncDataOnly != 0 {
+		err = syscall.Fdatasync(fd)
+	} else {
+		err = syscall.Fsync(fd)
+	}
 	h.node.tree.changed(h.node.rel())
-	return errno
+	return fs.ToErrno(err)
 }
+
+// fsyncDataOnly is FUSE_FSYNC_FDATASYNC in fsync_flags.
+const fsyncDataOnly = 1
 
 func (h *nativeHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
 	errno := h.LoopbackFile.Allocate(ctx, off, size, mode)

@@ -1,8 +1,10 @@
 package vfs
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -36,6 +38,10 @@ var (
 	_ = (fs.NodeGetattrer)((*nativeNode)(nil))
 	_ = (fs.NodeSetattrer)((*nativeNode)(nil))
 	_ = (fs.NodeStatxer)((*nativeNode)(nil))
+	_ = (fs.NodeGetxattrer)((*nativeNode)(nil))
+	_ = (fs.NodeSetxattrer)((*nativeNode)(nil))
+	_ = (fs.NodeRemovexattrer)((*nativeNode)(nil))
+	_ = (fs.NodeListxattrer)((*nativeNode)(nil))
 )
 
 // rel is the node's path relative to the mount root.
@@ -125,4 +131,54 @@ func (n *nativeNode) Statx(ctx context.Context, f fs.FileHandle, flags, mask uin
 	errno := n.LoopbackNode.Statx(ctx, f, flags, mask, out)
 	out.Ino = n.StableAttr().Ino
 	return errno
+}
+
+// Extended attributes: user.* live on the backing file; the others
+// (security labels, capabilities, ACLs) are not supported, as on stored
+// nodes. The kernel asks for security.capability before every write
+// (passthrough too), so that answer is the mount's hottest: it costs no
+// system call.
+
+func (n *nativeNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if !strings.HasPrefix(attr, "user.") {
+		return 0, syscall.EOPNOTSUPP
+	}
+	return n.LoopbackNode.Getxattr(ctx, attr, dest)
+}
+
+func (n *nativeNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if !strings.HasPrefix(attr, "user.") {
+		return syscall.EOPNOTSUPP
+	}
+	return n.LoopbackNode.Setxattr(ctx, attr, data, flags)
+}
+
+func (n *nativeNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	if !strings.HasPrefix(attr, "user.") {
+		return syscall.EOPNOTSUPP
+	}
+	return n.LoopbackNode.Removexattr(ctx, attr)
+}
+
+// Listxattr lists the user.* attributes only.
+func (n *nativeNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	size, errno := n.LoopbackNode.Listxattr(ctx, nil)
+	if errno != 0 {
+		return 0, errno
+	}
+	buf := make([]byte, size)
+	if size > 0 {
+		got, errno := n.LoopbackNode.Listxattr(ctx, buf)
+		if errno != 0 {
+			return 0, errno
+		}
+		buf = buf[:got]
+	}
+	var out []byte
+	for _, name := range bytes.Split(buf, []byte{0}) {
+		if bytes.HasPrefix(name, []byte("user.")) {
+			out = append(append(out, name...), 0)
+		}
+	}
+	return copyXattr(dest, out)
 }

@@ -8,7 +8,8 @@
 //
 // Environment: BENCH_SIZE_MB (default 1024) and BENCH_FILES (default 10000)
 // shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
-// BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run.
+// BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
+// BENCH_ONLY=<text> runs only the workloads whose name contains it.
 //
 // Then it runs the catalog workloads (catalog.go), in a store and mount of
 // their own: BENCH_CATALOG=0 skips them, BENCH_CATALOG=only runs only them.
@@ -96,8 +97,8 @@ func run() int {
 	fmt.Printf("n4ws bench: %d MiB, %d files, kernel %s\nnative %s\nmount  %s (store %s)\n",
 		b.sizeMB, b.files, strings.TrimSpace(string(kernel)), native, onMount, m.store)
 	targets := []target{
-		{"native", native, func(context.Context) error { return dropCaches() }},
-		{"mount", onMount, m.cold},
+		{"native", native, native, func(context.Context) error { return dropCaches() }},
+		{"mount", onMount, m.dir, m.cold},
 	}
 	rows, runErr := b.measureAll(ctx, targets, coldOK, why)
 	fmt.Println()
@@ -126,7 +127,11 @@ func catalogExit(err error) int {
 // the rows measured so far even when one fails.
 func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, why string) ([]row, error) {
 	var rows []row
+	only := os.Getenv("BENCH_ONLY")
 	for _, w := range workloads(b.sizeMB, b.files) {
+		if only != "" && !strings.Contains(w.name, only) {
+			continue
+		}
 		if w.cold && !coldOK {
 			rows = append(rows, row{w: w, note: "cold unavailable (" + why + ")"})
 			continue

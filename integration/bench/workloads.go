@@ -18,6 +18,7 @@ import (
 type target struct {
 	name string                          // "native" or "mount"
 	dir  string                          // where the workloads write
+	root string                          // the workspace root: nirs4all's own files (store.sqlite)
 	cold func(ctx context.Context) error // makes this side's caches cold
 }
 
@@ -55,6 +56,7 @@ func workloads(sizeMB, files int) []workload {
 		{fmt.Sprintf("stat %d files cold", files), "files/s", atLeast(0.30), true, (*bench).statCold},
 		{fmt.Sprintf("read %d small files warm", files), "files/s", atLeast(0.30), false, (*bench).readSmallWarm},
 		{fmt.Sprintf("ls -l %d entries warm", files), "ms", atMost(1.5), false, (*bench).lsWarm},
+		sqliteWorkload(),
 	}
 }
 

@@ -150,3 +150,59 @@ func TestNativeCrossRename(t *testing.T) {
 	wantErrno(t, "create runs", syscall.Mkdir(at("runs"), 0o755), syscall.EEXIST)
 	wantErrno(t, "mkdir exports", syscall.Mkdir(at("exports"), 0o755), syscall.EEXIST)
 }
+
+// TestNativePosix: the usual POSIX operations on native files behave as on
+// the backing disk.
+func TestNativePosix(t *testing.T) {
+	mnt, store := mountTest(t, Options{Passthrough: true})
+	at := func(p string) string { return filepath.Join(mnt, p) }
+	if err := os.MkdirAll(at("outputs/a/b"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, at("outputs/a/b/f"), []byte("hello"))
+	if err := os.Symlink("a/b/f", at("outputs/link")); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, at("outputs/link"), []byte("hello"))
+	if err := os.Link(at("outputs/a/b/f"), at("outputs/hard")); err != nil {
+		t.Fatal(err)
+	}
+	if inoOf(t, at("outputs/hard")) != inoOf(t, at("outputs/a/b/f")) {
+		t.Errorf("hard links have different inode numbers")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(at("outputs/hard"), &st); err != nil || st.Nlink != 2 {
+		t.Errorf("nlink of a hard-linked native file: %d (%v), want 2", st.Nlink, err)
+	}
+	if err := os.Chmod(at("outputs/hard"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(at("outputs/hard"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(store.NativeDir(), "outputs/a/b/f")); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 2 {
+		t.Errorf("backing file after chmod 600 + truncate 2: %v %v", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Join(store.NativeDir(), "outputs/a")); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("mkdir 0750 gave %v (%v)", fi.Mode(), err)
+	}
+	if err := syscall.Setxattr(at("outputs/hard"), "user.k", []byte("v"), 0); err != nil {
+		t.Fatalf("setxattr user.k: %v", err)
+	}
+	buf := make([]byte, 16)
+	if n, err := syscall.Getxattr(at("outputs/a/b/f"), "user.k", buf); err != nil || string(buf[:n]) != "v" {
+		t.Errorf("getxattr user.k: %q %v", buf[:n], err)
+	}
+	_, err := syscall.Getxattr(at("outputs/hard"), "security.capability", buf)
+	wantErrno(t, "getxattr security.capability", err, syscall.EOPNOTSUPP)
+	wantErrno(t, "setxattr trusted.x", syscall.Setxattr(at("outputs/hard"), "trusted.x", []byte("v"), 0), syscall.EOPNOTSUPP)
+	if n, err := syscall.Listxattr(at("outputs/hard"), buf); err != nil || string(buf[:n]) != "user.k\x00" {
+		t.Errorf("listxattr: %q %v", buf[:n], err)
+	}
+	if err := os.RemoveAll(at("outputs")); err != nil {
+		t.Fatalf("rm -rf outputs: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(store.NativeDir(), "outputs")); !os.IsNotExist(err) {
+		t.Errorf("outputs/ still in the native folder: %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package backing_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -30,9 +32,18 @@ func TestStats(t *testing.T) {
 	if _, err := s.Mknod(ctx, resolve(t, s, "runs").Ino, "fifo", backing.NewNode{Mode: syscall.S_IFIFO | 0o644}); err != nil {
 		t.Fatal(err)
 	}
+	// The native folder (nirs4all's files at the root): the empty
+	// store.sqlite of a new store, plus a folder with a file of 7 bytes.
+	if err := os.MkdirAll(filepath.Join(s.NativeDir(), "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.NativeDir(), "logs/R.log"), []byte("started"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, err = s.Stats(ctx)
 	want := backing.Stats{Files: 4, Dirs: 17, Symlinks: 1, Others: 1, LogicalBytes: 25, StoredBytes: 15, Blobs: 2,
-		GarbageBlobs: 1, GarbageBytes: 12, DedupRatio: 25.0 / 15}
+		GarbageBlobs: 1, GarbageBytes: 12, DedupRatio: 25.0 / 15,
+		Native: backing.NativeStats{Files: 2, Dirs: 1, Bytes: 7}}
 	if err != nil || st != want {
 		t.Errorf("stats\n got %+v\nwant %+v (%v)", st, want, err)
 	}
@@ -40,7 +51,7 @@ func TestStats(t *testing.T) {
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	for _, k := range []string{"files", "dirs", "symlinks", "others", "logical_bytes", "stored_bytes", "blobs",
-		"garbage_blobs", "garbage_bytes", "dedup_ratio"} {
+		"garbage_blobs", "garbage_bytes", "dedup_ratio", "native"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("json lacks %q: %s", k, b)
 		}

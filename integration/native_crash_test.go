@@ -56,7 +56,8 @@ func TestNativeCrashSQLite(t *testing.T) {
 }
 
 // sqliteCrashRound runs the SQLite writer on db, SIGKILLs the daemon after
-// delay and returns the ids whose COMMIT had returned.
+// delay after its first commit and returns the ids whose COMMIT had
+// returned.
 func sqliteCrashRound(t *testing.T, db string, daemon int, delay time.Duration, tag string) []string {
 	t.Helper()
 	cmd := exec.Command("python3", "-c", sqliteWriterPy, db, tag, "1000000")
@@ -79,8 +80,10 @@ func sqliteCrashRound(t *testing.T, db string, daemon int, delay time.Duration, 
 	}()
 	var got []string
 	killed := false
-	kill := time.After(delay)
-	giveUp := time.After(delay + 20*time.Second)
+	// The clock starts at the first commit: on a loaded machine Python and
+	// the WAL recovery of the previous round can take longer than delay.
+	var kill <-chan time.Time
+	giveUp := time.After(delay + 60*time.Second)
 	for ids != nil {
 		select {
 		case id, ok := <-ids:
@@ -88,7 +91,9 @@ func sqliteCrashRound(t *testing.T, db string, daemon int, delay time.Duration, 
 				ids = nil
 				break
 			}
-			got = append(got, id)
+			if got = append(got, id); len(got) == 1 {
+				kill = time.After(delay)
+			}
 		case <-kill:
 			killed = true
 			if err := signalDaemon(daemon, syscall.SIGKILL); err != nil {
@@ -104,6 +109,7 @@ func sqliteCrashRound(t *testing.T, db string, daemon int, delay time.Duration, 
 	err = cmd.Wait()
 	if !killed {
 		t.Errorf("writer ended before the daemon was killed (after %d commits): %v: %s", len(got), err, stderr.String())
+		signalDaemon(daemon, syscall.SIGKILL)
 	}
 	if !waitGone(daemon, 5*time.Second) {
 		t.Fatalf("daemon %d survived SIGKILL", daemon)

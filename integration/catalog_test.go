@@ -25,7 +25,7 @@ func TestCatalogBestAtOnce(t *testing.T) {
 
 	wantBest(t, ds, "0002_b_x2", filepath.Join(src, "0002_b_x2/predictions.csv"))
 	// The mount point itself lists (it has no computed entries of its own).
-	if got, want := sortedCopy(lsNames(t, mnt)), []string{"catalog", "exports", "library", "runs"}; !slices.Equal(got, want) {
+	if got, want := sortedCopy(lsNames(t, mnt)), []string{"catalog", "exports", "library", "runs", "store.sqlite"}; !slices.Equal(got, want) {
 		t.Errorf("ls %s: %v, want %v", mnt, got, want)
 	}
 	var sum runSummary

@@ -106,7 +106,7 @@ func TestDocsSystemdUnit(t *testing.T) {
 
 	// Start, use, stop.
 	cmd, out, exited := r.start()
-	if names := lsNames(t, r.mnt); !slices.Equal(names, []string{"catalog", "exports", "library", "runs"}) {
+	if names := lsNames(t, r.mnt); !slices.Equal(names, []string{"catalog", "exports", "library", "runs", "store.sqlite"}) {
 		t.Errorf("ls %s: %v", r.mnt, names)
 	}
 	r.run("ExecStop")
@@ -385,7 +385,7 @@ func TestDocsFstab(t *testing.T) {
 	if !isMounted(mnt) {
 		t.Fatalf("mount.fuse3 returned 0 but %s is not mounted", mnt)
 	}
-	if names := lsNames(t, mnt); !slices.Equal(names, []string{"catalog", "exports", "library", "runs"}) {
+	if names := lsNames(t, mnt); !slices.Equal(names, []string{"catalog", "exports", "library", "runs", "store.sqlite"}) {
 		t.Errorf("ls %s: %v", mnt, names)
 	}
 	pid, err := readPID(store)

@@ -144,3 +144,22 @@ c.close()
 v = sqlite3.connect(str(sqlite_path)).execute("PRAGMA user_version").fetchone()[0]
 print(fmt, v)
 `
+
+// openStormPy opens <path> <n> times, alternately read-only and
+// read-write, reads it, writes its tag at its slot and closes it: many
+// handles of one file come and go across processes, as SQLite connections
+// open and close store.sqlite and its -wal.
+const openStormPy = `
+import os, sys
+path, slot, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    if i % 2:
+        with open(path, "rb") as f:
+            if len(f.read()) < 4096:
+                sys.exit("short read")
+    else:
+        fd = os.open(path, os.O_RDWR)
+        os.pwrite(fd, b"%d" % (i % 10), slot)
+        os.close(fd)
+print("ok")
+`

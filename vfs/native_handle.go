@@ -25,71 +25,51 @@ import (
 // passthrough with cached I/O.
 type nativeHandle struct {
 	*fs.LoopbackFile
-	node   *nativeNode // read only
+	tree   *nativeTree // read only
 	writer bool        // read only: opened for writing
 }
 
 var (
 	_ = (fs.FilePassthroughFder)((*nativeHandle)(nil))
-	_ = (fs.FileFlusher)((*nativeHandle)(nil))
-	_ = (fs.FileFsyncer)((*nativeHandle)(nil))
-	_ = (fs.FileAllocater)((*nativeHandle)(nil))
 )
 
-func (t *nativeTree) newHandle(n *nativeNode, f *os.File, flags uint32) *nativeHandle {
+func (t *nativeTree) newHandle(f *os.File, flags uint32) *nativeHandle {
 	return &nativeHandle{
 		LoopbackFile: fs.NewLoopbackFileFromOS(f),
-		node:         n,
+		tree:         t,
 		writer:       flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0,
 	}
 }
 
 // PassthroughFd offers the backing descriptor unless passthrough is off.
 func (h *nativeHandle) PassthroughFd() (int, bool) {
-	if !h.node.tree.passthrough {
+	if !h.tree.passthrough {
 		return 0, false
 	}
 	return h.LoopbackFile.PassthroughFd()
 }
 
-// Flush (every close) of a handle that could write is a change: with
-// passthrough the writes themselves never reach us.
-func (h *nativeHandle) Flush(ctx context.Context) syscall.Errno {
-	errno := h.LoopbackFile.Flush(ctx)
-	if h.writer {
-		h.node.tree.changed(h.node.rel())
-	}
-	return errno
-}
+// flush, fsync and allocate act on the backing descriptor; the node
+// (nativeNode's Flush, Fsync, Allocate) reports the change, because only
+// the node go-fuse kept knows the file's path: a create that raced another
+// one is answered with the winner's node, not the one the handle was made
+// with.
 
-// Fsync is how SQLite commits (synchronous=FULL syncs the WAL on every
-// commit), so it is the signal the live projection waits for.
-//
-// fdatasync stays fdatasync (FUSE_FSYNC_FDATASYNC): LoopbackFile would
-// fsync, which also commits the mtime to the journal, several times slower
-// per SQLite commit on ext4.
-func (h *nativeHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+func (h *nativeHandle) flush(ctx context.Context) syscall.Errno { return h.LoopbackFile.Flush(ctx) }
+
+// fsync keeps fdatasync a data-only sync (FUSE_FSYNC_FDATASYNC):
+// LoopbackFile would fsync, which also commits the mtime to the journal,
+// several times slower per SQLite commit on ext4.
+func (h *nativeHandle) fsync(flags uint32) syscall.Errno {
 	fd, _ := h.LoopbackFile.PassthroughFd() // the descriptor, whatever the mode
-	var err error
 	if flags&fsyncDataOnly != 0 {
-		err = syscall.Fdatasync(fd)
-	} else {
-		err = syscall.Fsync(fd)
+		return fs.ToErrno(syscall.Fdatasync(fd))
 	}
-	h.node.tree.changed(h.node.rel())
-	return fs.ToErrno(err)
+	return fs.ToErrno(syscall.Fsync(fd))
 }
 
 // fsyncDataOnly is FUSE_FSYNC_FDATASYNC in fsync_flags.
 const fsyncDataOnly = 1
-
-func (h *nativeHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
-	errno := h.LoopbackFile.Allocate(ctx, off, size, mode)
-	if errno == 0 {
-		h.node.tree.changed(h.node.rel())
-	}
-	return errno
-}
 
 // nativeDirHandle lists a native folder from the backing folder, with the
 // inode numbers the mount uses.

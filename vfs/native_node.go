@@ -38,6 +38,9 @@ var (
 	_ = (fs.NodeGetattrer)((*nativeNode)(nil))
 	_ = (fs.NodeSetattrer)((*nativeNode)(nil))
 	_ = (fs.NodeStatxer)((*nativeNode)(nil))
+	_ = (fs.NodeFlusher)((*nativeNode)(nil))
+	_ = (fs.NodeFsyncer)((*nativeNode)(nil))
+	_ = (fs.NodeAllocater)((*nativeNode)(nil))
 	_ = (fs.NodeGetxattrer)((*nativeNode)(nil))
 	_ = (fs.NodeSetxattrer)((*nativeNode)(nil))
 	_ = (fs.NodeRemovexattrer)((*nativeNode)(nil))
@@ -95,7 +98,7 @@ func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if err != nil {
 		return nil, 0, fs.ToErrno(err)
 	}
-	return n.tree.newHandle(n, os.NewFile(uintptr(fd), p), flags), nativeOpenFlags, 0
+	return n.tree.newHandle(os.NewFile(uintptr(fd), p), flags), nativeOpenFlags, 0
 }
 
 // nativeOpenFlags: without passthrough the kernel caches native files'
@@ -103,6 +106,44 @@ func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 // (which would also unmap and refetch every page of SQLite's mmapped -shm).
 // go-fuse clears the flag on passthrough opens.
 const nativeOpenFlags = fuse.FOPEN_KEEP_CACHE
+
+// Flush (every close) of a handle that could write is a change: with
+// passthrough the writes themselves never reach the mount.
+func (n *nativeNode) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	h, ok := f.(*nativeHandle)
+	if !ok {
+		return 0
+	}
+	errno := h.flush(ctx)
+	if h.writer {
+		n.tree.changed(n.rel())
+	}
+	return errno
+}
+
+// Fsync is how SQLite commits (synchronous=FULL syncs the WAL on every
+// commit), so it is the signal the live projection waits for.
+func (n *nativeNode) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	h, ok := f.(*nativeHandle)
+	if !ok {
+		return syscall.EBADF
+	}
+	errno := h.fsync(flags)
+	n.tree.changed(n.rel())
+	return errno
+}
+
+func (n *nativeNode) Allocate(ctx context.Context, f fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
+	h, ok := f.(*nativeHandle)
+	if !ok {
+		return syscall.EBADF
+	}
+	errno := h.LoopbackFile.Allocate(ctx, off, size, mode)
+	if errno == 0 {
+		n.tree.changed(n.rel())
+	}
+	return errno
+}
 
 func (n *nativeNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	ds, errno := fs.NewLoopbackDirStream(n.tree.abs(n.rel()))

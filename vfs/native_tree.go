@@ -164,7 +164,7 @@ func (t *nativeTree) create(ctx context.Context, parent *fs.Inode, dir, name str
 		return nil, nil, 0, fs.ToErrno(err)
 	}
 	in := t.inode(ctx, parent, &st, gen, out)
-	h := t.newHandle(in.Operations().(*nativeNode), os.NewFile(uintptr(fd), p), flags)
+	h := t.newHandle(os.NewFile(uintptr(fd), p), flags)
 	t.changed(rel)
 	return in, h, nativeOpenFlags, 0
 }
@@ -309,5 +309,5 @@ func (t *nativeTree) tmpfile(ctx context.Context, parent *fs.Inode, dir string, 
 		return nil, nil, 0, fs.ToErrno(err)
 	}
 	in := t.inode(ctx, parent, &st, gen, out)
-	return in, t.newHandle(in.Operations().(*nativeNode), os.NewFile(uintptr(fd), ""), flags), 0, 0
+	return in, t.newHandle(os.NewFile(uintptr(fd), ""), flags), 0, 0
 }

@@ -108,7 +108,8 @@ func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 const nativeOpenFlags = fuse.FOPEN_KEEP_CACHE
 
 // Flush (every close) of a handle that could write is a change: with
-// passthrough the writes themselves never reach the mount.
+// passthrough the writes themselves never reach the mount. A --durable
+// mount makes it reach the disk, as it does for stored files.
 func (n *nativeNode) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	h, ok := f.(*nativeHandle)
 	if !ok {
@@ -116,6 +117,9 @@ func (n *nativeNode) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	}
 	errno := h.flush(ctx)
 	if h.writer {
+		if errno == 0 && n.tree.fsys.durable {
+			errno = h.fsync(fsyncDataOnly)
+		}
 		n.tree.changed(n.rel())
 	}
 	return errno

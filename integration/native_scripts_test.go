@@ -9,10 +9,13 @@ package integration
 // sqliteWriterPy opens <db> as nirs4all does (isolation_level=None,
 // busy_timeout=5000, journal_mode=WAL, foreign_keys=ON, default
 // synchronous=FULL), re-runs its DDL, then commits <n> batched
-// transactions, printing the id of each one once COMMIT returned. With
-// <reader> it also reads back a count and checks it never goes down.
+// transactions, printing the id of each one once COMMIT returned, and
+// reads back a count every 10 commits, which must never go down. It pauses
+// 2 ms between commits, as nirs4all computes between them: back-to-back
+// commits from four processes let SQLite's unfair busy wait starve one
+// writer past busy_timeout on a loaded machine, on any disk.
 const sqliteWriterPy = `
-import os, sqlite3, sys
+import os, sqlite3, sys, time
 db, wid, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 c = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
 c.execute("PRAGMA busy_timeout=5000")
@@ -34,6 +37,7 @@ for i in range(n):
     c.execute("UPDATE pipelines SET status = 'completed' WHERE pipeline_id = ?", (pid,))
     c.execute("COMMIT")
     print(pid, flush=True)
+    time.sleep(0.002)
     if i % 10 == 0:
         got = c.execute("SELECT count(*) FROM pipelines").fetchone()[0]
         if got < last:

@@ -1,8 +1,12 @@
 //go:build linux
 
-// Command crashwriter writes files of 1 KiB..2 MiB into a folder until it
-// fails or is killed. After each file is closed it prints "<sha256> <name>"
-// on one line, so the test knows exactly which files must survive a crash.
+// Command crashwriter writes into a folder until it fails or is killed, in
+// one of several patterns (MODE, default "files"). Before it starts a file
+// whose final name will hold new content it prints "open <sha256> <name>";
+// once that content is durable under its final name (close, or the rename
+// that publishes it, returned) it prints "<sha256> <name>". Names are
+// relative to DIR. The test therefore knows, for every final name, which
+// contents are acceptable after a crash.
 package main
 
 import (
@@ -16,52 +20,161 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: crashwriter DIR SEED")
+	if len(os.Args) < 3 || len(os.Args) > 4 {
+		fmt.Fprintln(os.Stderr, "usage: crashwriter DIR SEED [files|large|small|rename|pipelines]")
 		os.Exit(2)
 	}
 	dir := os.Args[1]
 	seed, _ := strconv.ParseUint(os.Args[2], 10, 64)
-	r := rand.New(rand.NewPCG(seed, seed+1))
+	mode := "files"
+	if len(os.Args) == 4 {
+		mode = os.Args[3]
+	}
+	w := &writer{dir: dir, r: rand.New(rand.NewPCG(seed, seed+1))}
+	var err error
+	switch mode {
+	case "files":
+		err = w.files()
+	case "large":
+		err = w.large()
+	case "small":
+		err = w.small()
+	case "rename":
+		err = w.renames()
+	case "pipelines":
+		err = w.pipelines()
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	fmt.Fprintln(os.Stderr, "crashwriter:", err)
+	os.Exit(1)
+}
+
+type writer struct {
+	dir string
+	r   *rand.Rand
+}
+
+// files: 1 KiB..2 MiB files, a new sub-folder every 10 files.
+func (w *writer) files() error {
 	for i := 0; ; i++ {
-		// A new sub-folder every 10 files exercises mkdir too.
-		name := fmt.Sprintf("d%03d/f%05d.bin", i/10, i)
-		if err := writeOne(filepath.Join(dir, name), r); err != nil {
-			fmt.Fprintln(os.Stderr, "crashwriter:", err)
-			os.Exit(1)
+		// Log-uniform sizes: many small files, some large ones.
+		size := 1024 << w.r.IntN(12) // 1 KiB .. 2 MiB
+		size = max(1024, size/2+w.r.IntN(size/2+1))
+		if err := w.write(fmt.Sprintf("d%03d/f%05d.bin", i/10, i), w.random(size), 256<<10); err != nil {
+			return err
 		}
 	}
 }
 
-func writeOne(path string, r *rand.Rand) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// large: 64 MiB files written in 1 MiB chunks, so a kill lands mid-file.
+func (w *writer) large() error {
+	for i := 0; ; i++ {
+		if err := w.write(fmt.Sprintf("big%02d.bin", i), w.random(64<<20), 1<<20); err != nil {
+			return err
+		}
+	}
+}
+
+// small: a burst of 100..4000-byte files, 200 per folder.
+func (w *writer) small() error {
+	for i := 0; ; i++ {
+		if err := w.write(fmt.Sprintf("s%03d/f%05d.txt", i/200, i), w.random(100+w.r.IntN(3900)), 1<<20); err != nil {
+			return err
+		}
+	}
+}
+
+// renames: the usual safe-save pattern in a storm. Each new content goes
+// to a temporary name and is renamed over one of 40 final names (so most
+// renames replace a file); every 7th step also moves a final file to the
+// other folder, as a "mv a/x b/x" would.
+func (w *writer) renames() error {
+	for _, d := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(w.dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for i := 0; ; i++ {
+		data := w.random(200 + w.r.IntN(20000))
+		final := fmt.Sprintf("a/f%02d", w.r.IntN(40))
+		tmp := fmt.Sprintf("a/.tmp%05d", i)
+		if err := w.writeFile(tmp, data, 1<<20); err != nil {
+			return err
+		}
+		w.say("open", data, final)
+		if err := os.Rename(filepath.Join(w.dir, tmp), filepath.Join(w.dir, final)); err != nil {
+			return err
+		}
+		w.say("", data, final)
+		if i%7 == 6 {
+			if err := w.move(final, "b/"+filepath.Base(final), data); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// move renames from to to; content data is then acceptable at both names
+// until the rename returns, and only at to afterwards.
+func (w *writer) move(from, to string, data []byte) error {
+	w.say("open", data, to)
+	if err := os.Rename(filepath.Join(w.dir, from), filepath.Join(w.dir, to)); err != nil {
 		return err
 	}
-	// Log-uniform sizes: many small files, some large ones.
-	size := 1024 << r.IntN(12) // 1 KiB .. 2 MiB
-	size = max(1024, size/2+r.IntN(size/2+1))
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(r.Uint32())
+	w.say("", data, to)
+	w.say("gone", data, from)
+	return nil
+}
+
+// write creates name with data under its final name and reports it.
+func (w *writer) write(name string, data []byte, chunk int) error {
+	w.say("open", data, name)
+	if err := w.writeFile(name, data, chunk); err != nil {
+		return err
+	}
+	w.say("", data, name)
+	return nil
+}
+
+// writeFile writes data in uneven chunks of at most chunk bytes, as a real
+// writer would.
+func (w *writer) writeFile(name string, data []byte, chunk int) error {
+	path := filepath.Join(w.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	// Uneven chunks, as a real writer would produce.
 	for off := 0; off < len(data); {
-		n := min(len(data)-off, 1+r.IntN(256<<10))
+		n := min(len(data)-off, 1+w.r.IntN(chunk))
 		if _, err := f.Write(data[off : off+n]); err != nil {
 			f.Close()
 			return err
 		}
 		off += n
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
+	return f.Close()
+}
+
+// say prints one line for the test: "<verb> <sha> <name>", or "<sha> <name>"
+// for a closed file (the format the original crash test reads).
+func (w *writer) say(verb string, data []byte, name string) {
 	sum := sha256.Sum256(data)
-	rel := filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path))
-	_, err = fmt.Printf("%s %s\n", hex.EncodeToString(sum[:]), rel)
-	return err
+	if verb != "" {
+		verb += " "
+	}
+	if _, err := fmt.Printf("%s%s %s\n", verb, hex.EncodeToString(sum[:]), name); err != nil {
+		os.Exit(1) // the test is gone
+	}
+}
+
+func (w *writer) random(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(w.r.Uint32())
+	}
+	return b
 }

@@ -5,7 +5,7 @@ N4WS    := bin/n4ws
 DEMO    := $(CURDIR)/demo
 DEMO_WS := $(DEMO)/workspace
 
-.PHONY: help build test tidy conformance lint fuzz fuzz-ci bench bench-go demo demo-stop clean
+.PHONY: help build test tidy conformance lint fuzz fuzz-ci bench bench-go demo demo-stop clean crash
 
 help:
 	@echo "make build      build $(N4WS)"
@@ -14,6 +14,7 @@ help:
 	@echo "make conformance  pjdfstest and fsx on a real mount (root; docs/RELIABILITY.md)"
 	@echo "make lint       layering check and gofmt"
 	@echo "make fuzz       every fuzz target for FUZZTIME each (default 10m); make fuzz-ci: 10s each (part of make test)"
+	@echo "make crash      crash matrix, concurrency and full-disk tests, long (N4WS_CRASH_POINTS, N4WS_CRASH_SEED)"
 	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
 	@echo "make demo       mount a demo store at demo/workspace; make demo-stop unmounts it"
@@ -56,6 +57,15 @@ lint:
 	bash .ci/layering.sh
 	@out=$$(find . \( -path ./.git -o -path ./demo -o -path ./bin \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
 	if [ -n "$$out" ]; then echo "gofmt -l lists:"; echo "$$out"; exit 1; fi
+
+# The long run of the reliability tests: 20 kill points per crash scenario
+# (CI runs 2) and the concurrency and full-disk tests. The seed of each
+# scenario is logged; N4WS_CRASH_SEED=<seed> replays a failure.
+N4WS_CRASH_POINTS ?= 20
+crash:
+	N4WS_CRASH_POINTS=$(N4WS_CRASH_POINTS) $(GO) test -race -count=1 -timeout 90m -v \
+		-run 'TestCrash|TestConcurrent|TestFullDisk' ./integration/ 2>&1 | tee crash.log | \
+		grep -E '^(=== RUN|--- |PASS|FAIL|ok)|kills|crash plan|writers'
 
 # The driver and the client are built, not `go run`, so that Ctrl-C reaches the driver
 # directly and its cleanup (unmount) runs.

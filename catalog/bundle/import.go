@@ -61,18 +61,20 @@ func PlanImport(ctx context.Context, t catalog.Tree, entries []*ZipEntry, datase
 	if next+len(pids)-1 > 9999 {
 		return nil, fmt.Errorf("dataset %s: pipeline numbers would pass 9999", dataset)
 	}
-	for i, pid := range pids {
-		dst := fmt.Sprintf("%04d_%s", next+i, pid[5:])
-		p.Pipelines = append(p.Pipelines, [2]string{pid, dst})
-		for _, e := range groups[pid] {
-			p.writes = append(p.writes, importWrite{"runs/" + dataset + "/" + dst + e.Path[len(pid):], e})
-		}
-	}
+	// Shared files first: an import killed midway (kill -9 skips Apply's
+	// clean-up) then never leaves a pipeline folder without its binaries.
 	for _, top := range []string{binariesDir, dataDir} {
 		for _, e := range groups[top] {
 			if err := p.planShared(ctx, t, e); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for i, pid := range pids {
+		dst := fmt.Sprintf("%04d_%s", next+i, pid[5:])
+		p.Pipelines = append(p.Pipelines, [2]string{pid, dst})
+		for _, e := range groups[pid] {
+			p.writes = append(p.writes, importWrite{"runs/" + dataset + "/" + dst + e.Path[len(pid):], e})
 		}
 	}
 	return p, nil
@@ -131,7 +133,9 @@ func (p *ImportPlan) Bytes() int64 {
 }
 
 // Apply writes the plan. On failure it removes what it created, so that
-// a failed or interrupted import leaves the dataset as it was.
+// a failed or interrupted import leaves the dataset as it was; a process
+// killed outright leaves the shared files and the pipeline folders written
+// so far (the last one possibly incomplete), which fsck finds consistent.
 func (p *ImportPlan) Apply(ctx context.Context, t catalog.WritableTree, progress func(done, total int64)) (err error) {
 	var created []string
 	defer func() {

@@ -63,7 +63,7 @@ lint:
 # scenario is logged; N4WS_CRASH_SEED=<seed> replays a failure.
 N4WS_CRASH_POINTS ?= 20
 crash:
-	N4WS_CRASH_POINTS=$(N4WS_CRASH_POINTS) $(GO) test -race -count=1 -timeout 90m -v \
+	N4WS_CRASH_POINTS=$(N4WS_CRASH_POINTS) N4WS_CONCURRENT_EACH=100 $(GO) test -race -count=1 -timeout 90m -v \
 		-run 'TestCrash|TestConcurrent|TestFullDisk' ./integration/ 2>&1 | tee crash.log | \
 		grep -E '^(=== RUN|--- |PASS|FAIL|ok)|kills|crash plan|writers'
 

@@ -31,6 +31,10 @@ type fsys struct {
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
 	nodes map[uint64]*fs.Inode // inodes the kernel knows, for cache invalidation
+	// unlinked holds nodes without a name that the kernel still knows: it
+	// may open one it looked up before a rename replaced it, so they are
+	// purged when it forgets them.
+	unlinked map[uint64]bool
 }
 
 func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
@@ -43,6 +47,7 @@ func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 		durable:       opts.Durable,
 		open:          map[uint64]*openFile{},
 		nodes:         map[uint64]*fs.Inode{},
+		unlinked:      map[uint64]bool{},
 	}
 }
 
@@ -71,10 +76,15 @@ func (f *fsys) newChild(ctx context.Context, parent *fs.Inode, a *backing.Attr) 
 // forgets it.
 func (f *fsys) forget(ino uint64, in *fs.Inode) {
 	f.mu.Lock()
-	if f.nodes[ino] == in {
-		delete(f.nodes, ino)
+	defer f.mu.Unlock()
+	if f.nodes[ino] != in {
+		return
 	}
-	f.mu.Unlock()
+	delete(f.nodes, ino)
+	if f.unlinked[ino] {
+		delete(f.unlinked, ino)
+		f.purgeLocked(context.Background(), ino)
+	}
 }
 
 // inode returns the Inode the kernel knows for ino, if any.

@@ -87,26 +87,39 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 	of.mu.Lock()
 	of.stopWriting()
 	of.mu.Unlock()
-	if of.unlinked { // Purge checks again that no name came back (a link)
+	if of.unlinked || f.unlinked[of.ino] { // Purge checks again that no name came back (a link)
+		delete(f.unlinked, of.ino)
 		err = errors.Join(err, f.store.Purge(ctx, of.ino))
 	}
 	return err
 }
 
 // purgeIfUnused deletes an unlinked node now, or leaves it to the release of
-// its last open handle.
+// its last open handle, or to the kernel's forget when it still knows the
+// node (an open racing with the rename that replaced it must still work).
 func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
 	if a.Nlink > 0 || a.IsDir() {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock() // no open of the node may start while it goes
-	if of, open := f.open[a.Ino]; open {
+	if _, open := f.open[a.Ino]; !open {
+		if _, known := f.nodes[a.Ino]; known {
+			f.unlinked[a.Ino] = true
+			return
+		}
+	}
+	f.purgeLocked(ctx, a.Ino)
+}
+
+// purgeLocked purges ino now or marks it for its last release. f.mu held.
+func (f *fsys) purgeLocked(ctx context.Context, ino uint64) {
+	if of, open := f.open[ino]; open {
 		of.unlinked = true
 		return
 	}
-	if err := f.store.Purge(ctx, a.Ino); err != nil {
-		f.log.Error("purge unlinked node", "ino", a.Ino, "err", err)
+	if err := f.store.Purge(ctx, ino); err != nil {
+		f.log.Error("purge unlinked node", "ino", ino, "err", err)
 	}
 }
 

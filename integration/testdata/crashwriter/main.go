@@ -17,11 +17,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 func main() {
 	if len(os.Args) < 3 || len(os.Args) > 4 {
-		fmt.Fprintln(os.Stderr, "usage: crashwriter DIR SEED [files|large|small|rename|pipelines]")
+		fmt.Fprintln(os.Stderr, "usage: crashwriter DIR SEED [files|large|small|rename|pipelines|claim:WORKER:N]")
 		os.Exit(2)
 	}
 	dir := os.Args[1]
@@ -44,6 +45,14 @@ func main() {
 	case "pipelines":
 		err = w.pipelines()
 	default:
+		var worker string
+		var n int
+		if _, serr := fmt.Sscanf(strings.ReplaceAll(mode, ":", " "), "claim %s %d", &worker, &n); serr == nil {
+			if err = w.claim(worker, n); err == nil {
+				os.Exit(0)
+			}
+			break
+		}
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
 	fmt.Fprintln(os.Stderr, "crashwriter:", err)
@@ -55,9 +64,14 @@ type writer struct {
 	r   *rand.Rand
 }
 
-// files: 1 KiB..2 MiB files, a new sub-folder every 10 files.
+// files: 1 KiB..2 MiB files, a new sub-folder every 10 files; it stops
+// after $CRASHWRITER_FILES files when that is set.
 func (w *writer) files() error {
+	limit, _ := strconv.Atoi(os.Getenv("CRASHWRITER_FILES"))
 	for i := 0; ; i++ {
+		if limit > 0 && i == limit {
+			os.Exit(0)
+		}
 		// Log-uniform sizes: many small files, some large ones.
 		size := 1024 << w.r.IntN(12) // 1 KiB .. 2 MiB
 		size = max(1024, size/2+w.r.IntN(size/2+1))

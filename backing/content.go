@@ -143,6 +143,11 @@ func (s *Store) placeBlob(c Content) error {
 		}
 		return s.writeBlobFile(c)
 	}
+	// The spool must hold exactly the content that was hashed: a write
+	// that failed half-way (a full disk) may have left more bytes.
+	if fi, err := os.Stat(c.File); err != nil || fi.Size() != c.Size {
+		return fmt.Errorf("place blob %s: spool %s is not the %d bytes hashed (%v): %w", c.Digest, c.File, c.Size, err, ErrCorrupt)
+	}
 	if s.opts.Durable {
 		if err := syncPath(c.File); err != nil {
 			return fmt.Errorf("place blob %s: %w", c.Digest, err)

@@ -166,6 +166,11 @@ func (s *Store) Close() error {
 // on wmu; other processes wait on SQLite's lock (BEGIN IMMEDIATE with a busy
 // timeout), so a transaction never fails half way for lack of the lock.
 func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
+	return noSpace(s.updateTx(ctx, fn))
+}
+
+// updateTx is update without the full-disk classification.
+func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	sqlTx, err := s.wdb.BeginTx(ctx, nil)

@@ -47,6 +47,8 @@ func (f *fsys) toErrno(op string, ino uint64, err error) syscall.Errno {
 		if errno == syscall.ENOSPC || errno == syscall.EDQUOT || errno == syscall.EFBIG {
 			return errno
 		}
+	case errors.Is(err, backing.ErrNoSpace): // the index could not grow
+		return syscall.ENOSPC
 	}
 	f.log.Error("filesystem operation failed", slog.String("op", op), slog.Uint64("ino", ino), slog.Any("err", err))
 	return syscall.EIO

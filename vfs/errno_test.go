@@ -73,6 +73,7 @@ var errnoCases = []struct {
 	// A full disk must reach the writer as such, so that tools say why.
 	{"ENOSPC", &os.PathError{Op: "write", Path: "spool/1", Err: syscall.ENOSPC}, syscall.ENOSPC},
 	{"EDQUOT", &os.PathError{Op: "write", Path: "spool/1", Err: syscall.EDQUOT}, syscall.EDQUOT},
+	{"ErrNoSpace", fmt.Errorf("commit: %w", backing.ErrNoSpace), syscall.ENOSPC},
 	// Other errnos from the store's own files are not the caller's business.
 	{"EACCES", &os.PathError{Op: "open", Path: "blobs/x", Err: syscall.EACCES}, syscall.EIO},
 	{"plain error", errors.New("disk on fire"), syscall.EIO},

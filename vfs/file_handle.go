@@ -100,7 +100,10 @@ func (h *spoolHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 		return 0, h.of.fsys.toErrno("write", h.of.ino, err)
 	}
 	n, err := h.of.write(data, off)
-	return uint32(n), h.of.fsys.toErrno("write", h.of.ino, err)
+	if n > 0 {
+		return uint32(n), 0 // a short write; the caller's next one gets the error
+	}
+	return 0, h.of.fsys.toErrno("write", h.of.ino, err)
 }
 
 // Flush runs on every close(2): committing here is what makes "close

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/n4ws/n4ws/backing"
 )
 
@@ -276,7 +278,7 @@ func (of *openFile) write(data []byte, off int64) (int, error) {
 	n := len(data)
 	var err error
 	if of.spool != nil {
-		n, err = of.spool.WriteAt(data, off)
+		n, err = pwrite(of.spool, data, off)
 	} else {
 		if end > int64(len(of.mem)) {
 			of.mem = append(of.mem, make([]byte, end-int64(len(of.mem)))...)
@@ -297,6 +299,29 @@ func (of *openFile) write(data []byte, off int64) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// pwrite is os.File.WriteAt, but it counts the bytes a failing call (a full
+// disk) wrote before it failed, which WriteAt does not report: the size and
+// the running hash must cover every byte in the spool.
+func pwrite(f *os.File, data []byte, off int64) (int, error) {
+	n := 0
+	for n < len(data) {
+		m, err := unix.Pwrite(int(f.Fd()), data[n:], off+int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if m > 0 {
+			n += m
+		}
+		if err != nil {
+			return n, fmt.Errorf("write spool: %w", err)
+		}
+		if m == 0 {
+			return n, io.ErrShortWrite
+		}
+	}
+	return n, nil
 }
 
 func (of *openFile) read(dest []byte, off int64) (int, error) {

@@ -14,7 +14,7 @@ help:
 	@echo "make conformance  pjdfstest and fsx on a real mount (root; docs/RELIABILITY.md)"
 	@echo "make lint       layering check and gofmt"
 	@echo "make fuzz       every fuzz target for FUZZTIME each (default 10m); make fuzz-ci: 10s each (part of make test)"
-	@echo "make crash      crash matrix, concurrency and full-disk tests, long (N4WS_CRASH_POINTS, N4WS_CRASH_SEED)"
+	@echo "make crash      crash matrix, concurrency, full-disk and hostile-input tests, long (N4WS_CRASH_POINTS, N4WS_CRASH_SEED)"
 	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
 	@echo "make demo       mount a demo store at demo/workspace; make demo-stop unmounts it"
@@ -63,9 +63,11 @@ lint:
 # scenario is logged; N4WS_CRASH_SEED=<seed> replays a failure.
 N4WS_CRASH_POINTS ?= 20
 crash:
-	N4WS_CRASH_POINTS=$(N4WS_CRASH_POINTS) N4WS_CONCURRENT_EACH=100 $(GO) test -race -count=1 -timeout 90m -v \
-		-run 'TestCrash|TestConcurrent|TestFullDisk' ./integration/ 2>&1 | tee crash.log | \
-		grep -E '^(=== RUN|--- |PASS|FAIL|ok)|kills|crash plan|writers'
+	@N4WS_CRASH_POINTS=$(N4WS_CRASH_POINTS) N4WS_CONCURRENT_EACH=100 N4WS_SPARSE_GB=10 \
+		$(GO) test -race -count=1 -timeout 120m -v \
+		-run 'TestCrash|TestConcurrent|TestFullDisk|TestHostile' ./integration/ > crash.log 2>&1; \
+	status=$$?; grep -E '^\s*(--- |ok|FAIL)|kills|crash plan|writers|took|reads during' crash.log; \
+	echo "full log: crash.log"; exit $$status
 
 # The driver and the client are built, not `go run`, so that Ctrl-C reaches the driver
 # directly and its cleanup (unmount) runs.

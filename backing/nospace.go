@@ -3,9 +3,9 @@ package backing
 import (
 	"errors"
 	"fmt"
-	"syscall"
 
 	"github.com/mattn/go-sqlite3"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoSpace says the store's file system is full (or the user's quota is
@@ -22,8 +22,8 @@ func noSpace(err error) error {
 	}
 	var se sqlite3.Error
 	full := errors.As(err, &se) && (se.Code == sqlite3.ErrFull ||
-		se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT)
-	if full || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		se.SystemErrno == unix.ENOSPC || se.SystemErrno == unix.EDQUOT)
+	if full || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err

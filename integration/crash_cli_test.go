@@ -245,7 +245,10 @@ func compareImported(t *testing.T, ref, got string, all bool) {
 	refFiles, gotFiles := storedFiles0(t, ref), storedFiles0(t, got)
 	for rel := range gotFiles {
 		if sum, ok := refFiles[rel]; !ok || gotFiles[rel] != sum {
-			t.Errorf("%s/%s: not as in the first import (present there: %v)", got, rel, ok)
+			b, _ := os.ReadFile(filepath.Join(got, rel))
+			r, _ := os.ReadFile(filepath.Join(ref, rel))
+			t.Errorf("%s/%s: not as in the first import (present there: %v): %d bytes %.60q, first import %d bytes %.60q",
+				got, rel, ok, len(b), b, len(r), r)
 		}
 	}
 	missing := map[string]int{}

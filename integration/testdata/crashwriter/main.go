@@ -11,6 +11,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -185,10 +186,12 @@ func (w *writer) say(verb string, data []byte, name string) {
 	}
 }
 
+// random returns n pseudo-random bytes, 8 at a time: 64 MiB must take a
+// fraction of the time to the kill, or the kill lands before any write.
 func (w *writer) random(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(w.r.Uint32())
+	b := make([]byte, n+8)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], w.r.Uint64())
 	}
-	return b
+	return b[:n]
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // smallDisk mounts a tmpfs of size MiB at a new folder and unmounts it in
@@ -28,7 +29,13 @@ func smallDisk(t *testing.T, mib int) string {
 		t.Fatalf("mount tmpfs: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		// The daemon's last files close a moment after it is reported gone.
+		var out []byte
+		var err error
+		if !waitFor(10*time.Second, func() bool {
+			out, err = exec.Command("umount", dir).CombinedOutput()
+			return err == nil
+		}) {
 			t.Errorf("umount %s: %v\n%s", dir, err, out)
 			exec.Command("umount", "-l", dir).Run()
 		}

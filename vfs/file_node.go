@@ -25,7 +25,16 @@ var _ = (fs.NodeOpener)((*fileNode)(nil))
 
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	return n.fsys.openNode(ctx, n, n.ino(), flags)
+	fh, fl, errno := n.fsys.openNode(ctx, n, n.ino(), flags)
+	if errno == syscall.ENOENT {
+		// The kernel looked the name up before a rename or unlink took this
+		// node away. ESTALE makes it look the name up again (the VFS retries
+		// an open once with LOOKUP_REVAL), so an open racing with a
+		// rename-over finds the new file, as on a local disk, and a name that
+		// is really gone still answers ENOENT from that lookup.
+		errno = syscall.ESTALE
+	}
+	return fh, fl, errno
 }
 
 // cacheFlags lets the kernel keep the pages it has for this file when they

@@ -6,8 +6,8 @@
 // "Performance goals" on both through the fsload client process, and prints
 // native, mount, their ratio and the goal with PASS/MISS.
 //
-// Environment: BENCH_SIZE_MB (default 1024) and BENCH_FILES (default 10000)
-// shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
+// Environment: BENCH_SIZE_MB (default 1024), BENCH_FILES (default 10000) and
+// BENCH_PIPELINES (default 150) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
 // BENCH_ONLY=<text> runs only the workloads whose name contains it.
 //
@@ -35,6 +35,7 @@ type bench struct {
 	fsloadBin string
 	sizeMB    int
 	files     int
+	pipelines int
 }
 
 func main() { os.Exit(run()) }
@@ -55,6 +56,9 @@ func run() int {
 		return fail(err)
 	}
 	if b.files, err = envInt("BENCH_FILES", 10000); err != nil {
+		return fail(err)
+	}
+	if b.pipelines, err = envInt("BENCH_PIPELINES", 150); err != nil {
 		return fail(err)
 	}
 
@@ -128,7 +132,7 @@ func catalogExit(err error) int {
 func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, why string) ([]row, error) {
 	var rows []row
 	only := os.Getenv("BENCH_ONLY")
-	for _, w := range workloads(b.sizeMB, b.files) {
+	for _, w := range workloads(b.sizeMB, b.files, b.pipelines) {
 		if only != "" && !strings.Contains(w.name, only) {
 			continue
 		}

@@ -44,18 +44,23 @@ type result struct {
 const (
 	seqFile  = "0001_seqio_c0ffee/seq.bin"
 	filesDir = "0002_files_c0ffee" // the first create round; later rounds use 0003, 0004
+	rmDir    = "0005_rm_c0ffee"    // made and removed by the rm -rf row
 )
 
-func workloads(sizeMB, files int) []workload {
+func workloads(sizeMB, files, pipelines int) []workload {
 	mib := fmt.Sprintf("%d MiB", sizeMB)
 	return []workload{
 		{"seq write " + mib, "MiB/s", atLeast(0.70), false, (*bench).seqWrite},
 		{"seq read " + mib + " warm", "MiB/s", atLeast(0.95), false, (*bench).seqReadWarm},
 		{"seq read " + mib + " cold", "MiB/s", atLeast(0.95), true, (*bench).seqReadCold},
-		{fmt.Sprintf("create %d files of 4 KiB", files), "files/s", atLeast(0.40), false, (*bench).create},
-		{fmt.Sprintf("stat %d files cold", files), "files/s", atLeast(0.30), true, (*bench).statCold},
-		{fmt.Sprintf("read %d small files warm", files), "files/s", atLeast(0.30), false, (*bench).readSmallWarm},
+		{fmt.Sprintf("create %d files of 4 KiB", files), "files/s", atLeast(0.50), false, (*bench).create},
+		{fmt.Sprintf("stat %d files cold", files), "files/s", atLeast(0.50), true, (*bench).statCold},
+		{fmt.Sprintf("read %d small files warm", files), "files/s", atLeast(0.60), false, (*bench).readSmallWarm},
+		{fmt.Sprintf("read %d small files cold", files), "files/s", atLeast(0.60), true, (*bench).readSmallCold},
 		{fmt.Sprintf("ls -l %d entries warm", files), "ms", atMost(1.5), false, (*bench).lsWarm},
+		{fmt.Sprintf("rm -rf of %d files", files), "ms", atMost(1.5), false, (*bench).rmTree},
+		{fmt.Sprintf("write %d pipeline folders (%d files, %d MB)", pipelines, 9*pipelines, pipelines*140/150),
+			"ms", atMost(3), false, (*bench).writePipelines},
 		sqliteWorkload(),
 	}
 }
@@ -110,6 +115,47 @@ func (b *bench) readSmallWarm(ctx context.Context, t target) (float64, error) {
 		r, err := b.fsload(ctx, "readsmall", filepath.Join(t.dir, filesDir), fmt.Sprint(b.files))
 		return filesPerSec(r), b.wantBytes(r, err, int64(b.files)*4096)
 	})
+}
+
+func (b *bench) readSmallCold(ctx context.Context, t target) (float64, error) {
+	if err := t.cold(ctx); err != nil {
+		return 0, err
+	}
+	r, err := b.fsload(ctx, "readsmall", filepath.Join(t.dir, filesDir), fmt.Sprint(b.files))
+	return filesPerSec(r), b.wantBytes(r, err, int64(b.files)*4096)
+}
+
+// rmTree times the real rm binary removing a fresh folder of b.files files
+// (made untimed by fsload, then synced so no writeback is pending).
+func (b *bench) rmTree(ctx context.Context, t target) (float64, error) {
+	dir := filepath.Join(t.dir, rmDir)
+	if _, err := b.fsload(ctx, "create", dir, fmt.Sprint(b.files), "4096"); err != nil {
+		return 0, err
+	}
+	flushDirty()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "rm", "-rf", dir)
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("rm -rf %s: %w: %s", dir, err, stderr.Bytes())
+	}
+	ms := time.Since(start).Seconds() * 1000
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		return 0, fmt.Errorf("rm -rf %s: still there (%v)", dir, err)
+	}
+	return ms, nil
+}
+
+// writePipelines times a training session's output: b.pipelines folders of
+// 9 files each, written by fsload into the dataset folder.
+func (b *bench) writePipelines(ctx context.Context, t target) (float64, error) {
+	flushDirty()
+	r, err := b.fsload(ctx, "pipelines", t.dir, fmt.Sprint(b.pipelines))
+	if err == nil && r.Ops != int64(9*b.pipelines) {
+		err = fmt.Errorf("wrote %d files, want %d", r.Ops, 9*b.pipelines)
+	}
+	return r.Seconds * 1000, err
 }
 
 // lsWarm times the real ls binary (process start included, the same on both

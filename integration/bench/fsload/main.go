@@ -13,6 +13,7 @@
 //	fsload create DIR N SIZE      create DIR/f00000.. (N files of SIZE bytes)
 //	fsload stat DIR N             lstat DIR/f00000.. one by one (no readdir)
 //	fsload readsmall DIR N        open, read to the end and close each file
+//	fsload pipelines DIR N        write N pipeline folders (9 files, ~0.93 MB each)
 package main
 
 import (
@@ -38,7 +39,7 @@ const chunk = 1 << 20 // 1 MiB per write/read call for the sequential workloads
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: fsload write|read|create|stat|readsmall PATH [ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: fsload write|read|create|stat|readsmall|pipelines PATH [ARGS]")
 		os.Exit(2)
 	}
 	r, err := run(os.Args[1], os.Args[2], os.Args[3:])
@@ -57,7 +58,7 @@ func run(op, path string, args []string) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	need := map[string]int{"write": 1, "read": 0, "create": 2, "stat": 1, "readsmall": 1}
+	need := map[string]int{"write": 1, "read": 0, "create": 2, "stat": 1, "readsmall": 1, "pipelines": 1}
 	n, ok := need[op]
 	if !ok {
 		return result{}, fmt.Errorf("unknown workload %q", op)
@@ -74,6 +75,8 @@ func run(op, path string, args []string) (result, error) {
 		return createFiles(path, nums[0], nums[1])
 	case "stat":
 		return statFiles(path, nums[0])
+	case "pipelines":
+		return writePipelines(path, nums[0])
 	default:
 		return readFiles(path, nums[0])
 	}

@@ -104,3 +104,47 @@ func BenchmarkUnlink(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpenFile is the store's half of opening a small (inline) file
+// for reading, which every warm small-file read pays once.
+func BenchmarkOpenFile(b *testing.B) {
+	s := backingtest.NewStore(b)
+	dir, err := s.MkdirAll(ctx, "runs/ds", 0o755)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 200
+	inos := make([]uint64, n)
+	buf := make([]byte, 4096)
+	for i := range n {
+		a, err := s.Mknod(ctx, dir.Ino, "f"+strconv.Itoa(i), backing.NewNode{Mode: syscall.S_IFREG | 0o644})
+		if err != nil {
+			b.Fatal(err)
+		}
+		copy(buf, strconv.Itoa(i))
+		f, err := s.NewSpool(a.Ino)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		d, size, err := backing.HashFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.CommitContent(ctx, a.Ino, backing.Content{File: f.Name(), Digest: d, Size: size}); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+		inos[i] = a.Ino
+	}
+	i := 0
+	for b.Loop() {
+		if _, _, err := s.OpenFile(ctx, inos[i%n]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

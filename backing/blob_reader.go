@@ -41,6 +41,25 @@ func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 	return &Blob{file: f}, nil
 }
 
+// Writes returns how many write transactions this process has ended. A
+// caller that read index rows while Writes returned n may reuse what it
+// read for as long as Writes still returns n, unless another process (the
+// change log) changed the store in between.
+func (s *Store) Writes() uint64 { return s.writes.Load() }
+
+// OpenKnownBlob opens blob d, which OpenFile reported as inline or not,
+// without a query: inline bytes are read on first use, as OpenFile's are.
+func (s *Store) OpenKnownBlob(d Digest, inline bool) (*Blob, error) {
+	if inline {
+		return &Blob{store: s, digest: d}, nil
+	}
+	f, err := os.Open(s.BlobPath(d))
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", d, err)
+	}
+	return &Blob{file: f}, nil
+}
+
 // OpenFile returns regular file ino's attributes and its open blob (nil
 // when the file is empty), reading both with one query.
 func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {

@@ -61,6 +61,11 @@ type Store struct {
 	wmu sync.Mutex // serialises write transactions inside this process
 
 	runsIno atomic.Uint64 // inode of runs/ once looked up (trash.go)
+
+	// writes counts the write transactions this process has ended (commit
+	// or rollback): a cache of index rows filled while it read n is exact
+	// for as long as it still reads n and no other process logged a change.
+	writes atomic.Uint64
 }
 
 // RootIno is the inode number of the store's root directory.
@@ -173,6 +178,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
 func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	defer s.writes.Add(1) // after commit: a reader that saw the old rows sees a new count
 	sqlTx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)

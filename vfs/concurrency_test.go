@@ -113,6 +113,16 @@ func TestCLIChangeVisible(t *testing.T) {
 		got, err := os.ReadFile(p)
 		t.Fatalf("content changed by the CLI not visible after 2 s: %d bytes %q (%v)", len(got), short(got), err)
 	}
+	// Same size, other bytes: only the blob tells them apart, and the
+	// mount's memory of what the last open found must not hide it.
+	same := strings.Repeat("CHANGED BY THE CLI ", 100)
+	if _, err := cli.WriteFile(ctx, "runs/cli.txt", strings.NewReader(same), 0o644, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(2*time.Second, readIs(same)) {
+		got, err := os.ReadFile(p)
+		t.Fatalf("same-size content changed by the CLI not visible after 2 s: %q (%v)", short(got), err)
+	}
 	runs, err := cli.ResolvePath(ctx, "runs")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ type fileNode struct {
 
 	mu     sync.Mutex     // protects the following
 	cached backing.Digest // the blob whose pages the kernel may hold
+	known  *knownContent  // what the last read-only open found in the index
 }
 
 var _ = (fs.NodeOpener)((*fileNode)(nil))
@@ -76,7 +77,7 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 		node.pt.startOther()
 		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
-	a, blob, err := f.store.OpenFile(ctx, ino)
+	a, blob, err := f.openBlob(ctx, node, ino)
 	if err != nil {
 		f.release(ctx, of, false)
 		return nil, 0, f.toErrno("open", ino, err)

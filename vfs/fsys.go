@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -27,6 +28,10 @@ type fsys struct {
 	// their overlay paths. read only
 	fixedOverlays map[uint64]string
 	native        *nativeTree // read only: nirs4all's own files at the root
+
+	// changes counts the batches of changes by other processes the watcher
+	// has seen; a knownContent filled before the last one is stale.
+	changes atomic.Uint64
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle

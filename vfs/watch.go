@@ -30,6 +30,9 @@ func (f *fsys) watchChanges(ctx context.Context, seq int64) {
 			f.log.Warn("read change log", "err", err)
 			continue
 		}
+		if len(changes) > 0 {
+			f.changes.Add(1) // before the kernel is told: its next open asks the index
+		}
 		for _, c := range changes {
 			if c.Parent != 0 {
 				if in := f.inode(c.Parent); in != nil {

@@ -1,0 +1,50 @@
+package vfs
+
+import (
+	"context"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// knownContent is what a read-only open of a file found in the index: a
+// warm small-file read (open, pages from the kernel's cache, close) then
+// costs no index query. It is exact while no write transaction of this
+// process and no change logged by another process came after it: the
+// store's write count and the mount's change count tell.
+type knownContent struct {
+	size    int64
+	digest  backing.Digest
+	inline  bool
+	writes  uint64 // store.Writes() before the query
+	changes uint64 // fsys.changes before the query
+}
+
+// openBlob returns file ino's size and digest (in a partial Attr) and its
+// open blob, from what node knows when it is still exact, else from the
+// index, remembering the answer.
+func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backing.Attr, *backing.Blob, error) {
+	writes, changes := f.store.Writes(), f.changes.Load()
+	node.mu.Lock()
+	k := node.known
+	node.mu.Unlock()
+	if k != nil && k.writes == writes && k.changes == changes {
+		a := backing.Attr{Ino: ino, Size: k.size, Blob: k.digest}
+		if k.digest.IsZero() {
+			return a, nil, nil
+		}
+		if blob, err := f.store.OpenKnownBlob(k.digest, k.inline); err == nil {
+			return a, blob, nil
+		}
+		// The blob went away under a stale entry: ask the index.
+	}
+	a, blob, err := f.store.OpenFile(ctx, ino)
+	if err != nil {
+		return a, nil, err
+	}
+	k = &knownContent{size: a.Size, digest: a.Blob, inline: blob != nil && blob.File() == nil,
+		writes: writes, changes: changes}
+	node.mu.Lock()
+	node.known = k
+	node.mu.Unlock()
+	return a, blob, nil
+}

@@ -11,6 +11,10 @@
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
 // BENCH_ONLY=<text> runs only the workloads whose name contains it.
 //
+// BENCH_SCALE=N instead writes N small pipeline folders (BENCH_SCALE_PER_DATASET
+// to a dataset, default 1000) and reports mount start, find, the mount's RSS
+// and ls -l of one dataset (scale.go).
+//
 // Then it runs the catalog workloads (catalog.go), in a store and mount of
 // their own: BENCH_CATALOG=0 skips them, BENCH_CATALOG=only runs only them.
 package main
@@ -78,6 +82,9 @@ func run() int {
 	if err := b.buildMissing(ctx, base, &m.bin); err != nil {
 		return fail(err)
 	}
+	if n := os.Getenv("BENCH_SCALE"); n != "" {
+		return b.scaleExit(ctx, m)
+	}
 	if catMode == "only" {
 		return catalogExit(runCatalog(ctx, m.bin, *duckqBin))
 	}
@@ -116,6 +123,23 @@ func run() int {
 	}
 	m.cleanup() // unmount now: the catalog workloads have a mount of their own
 	return catalogExit(runCatalog(ctx, m.bin, *duckqBin))
+}
+
+// scaleExit runs the BENCH_SCALE workload alone (it is long, so never
+// part of the default run).
+func (b *bench) scaleExit(ctx context.Context, m *mount) int {
+	n, err := envInt("BENCH_SCALE", 0)
+	if err == nil {
+		var per int
+		if per, err = envInt("BENCH_SCALE_PER_DATASET", 1000); err == nil {
+			m.bin, _ = filepath.Abs(m.bin)
+			err = b.runScale(ctx, m, n, per)
+		}
+	}
+	if err != nil {
+		return fail(fmt.Errorf("scale: %w", err))
+	}
+	return 0
 }
 
 // catalogExit is the exit code of the catalog workloads: misses are

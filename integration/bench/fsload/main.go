@@ -14,6 +14,7 @@
 //	fsload stat DIR N             lstat DIR/f00000.. one by one (no readdir)
 //	fsload readsmall DIR N        open, read to the end and close each file
 //	fsload pipelines DIR N        write N pipeline folders (9 files, ~0.93 MB each)
+//	fsload lightpipelines DIR N P write N folders of 5 small files, P per dataset DIR/dsNNN
 package main
 
 import (
@@ -58,7 +59,7 @@ func run(op, path string, args []string) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %w", op, err)
 	}
-	need := map[string]int{"write": 1, "read": 0, "create": 2, "stat": 1, "readsmall": 1, "pipelines": 1}
+	need := map[string]int{"write": 1, "read": 0, "create": 2, "stat": 1, "readsmall": 1, "pipelines": 1, "lightpipelines": 2}
 	n, ok := need[op]
 	if !ok {
 		return result{}, fmt.Errorf("unknown workload %q", op)
@@ -77,6 +78,8 @@ func run(op, path string, args []string) (result, error) {
 		return statFiles(path, nums[0])
 	case "pipelines":
 		return writePipelines(path, nums[0])
+	case "lightpipelines":
+		return writeLightPipelines(path, nums[0], nums[1])
 	default:
 		return readFiles(path, nums[0])
 	}

@@ -69,10 +69,36 @@ func randomBytes(rng *rand.ChaCha8, _ int) []byte {
 	return b
 }
 
+// smallFiles is how many of pipelineFiles are not model binaries: the
+// scale workload writes only those, so that a large tree stays small on disk.
+const smallFiles = 5
+
 // writePipelines writes n pipeline folders DIR/NNNN_pipe_c0ffee (numbers
 // from 0100) the way a training session does: mkdir, then each file with
 // create+write+close. Contents are made before the clock starts.
 func writePipelines(dir string, n int) (result, error) {
+	return writeFolders(dir, n, pipelineFiles)
+}
+
+// writeLightPipelines writes n pipeline folders of the small files only,
+// spread over datasets of perDataset folders: DIR/dsNNN/NNNN_pipe_c0ffee.
+func writeLightPipelines(dir string, n, perDataset int) (result, error) {
+	var total result
+	for first := 0; first < n; first += perDataset {
+		ds := filepath.Join(dir, fmt.Sprintf("ds%03d", first/perDataset))
+		if err := os.MkdirAll(ds, 0o755); err != nil {
+			return result{}, err
+		}
+		r, err := writeFolders(ds, min(perDataset, n-first), pipelineFiles[:smallFiles])
+		if err != nil {
+			return result{}, err
+		}
+		total.Ops, total.Bytes, total.Seconds = total.Ops+r.Ops, total.Bytes+r.Bytes, total.Seconds+r.Seconds
+	}
+	return total, nil
+}
+
+func writeFolders(dir string, n int, kinds []pipelineFile) (result, error) {
 	rng := rand.NewChaCha8([32]byte{2})
 	type file struct {
 		path string
@@ -84,7 +110,7 @@ func writePipelines(dir string, n int) (result, error) {
 	for i := range n {
 		folder := filepath.Join(dir, fmt.Sprintf("%04d_pipe_c0ffee", 100+i))
 		folders = append(folders, folder)
-		for _, pf := range pipelineFiles {
+		for _, pf := range kinds {
 			data := pf.data(rng, i)
 			files = append(files, file{filepath.Join(folder, pf.name), data})
 			total += int64(len(data))
@@ -96,7 +122,7 @@ func writePipelines(dir string, n int) (result, error) {
 		if err := os.Mkdir(folder, 0o755); err != nil {
 			return result{}, err
 		}
-		for range pipelineFiles {
+		for range kinds {
 			if err := os.WriteFile(files[next].path, files[next].data, 0o644); err != nil {
 				return result{}, err
 			}

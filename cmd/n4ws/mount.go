@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -31,6 +32,7 @@ type mountFlags struct {
 	debugFUSE   bool
 	readyFD     int
 	cpuProfile  string
+	memProfile  string
 }
 
 func newMountCmd(g *globals) *cobra.Command {
@@ -66,6 +68,8 @@ fusermount3 -u, or SIGINT/SIGTERM.`,
 	cmd.Flags().MarkHidden("ready-fd")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the mount process to this file (for pprof)")
 	cmd.Flags().MarkHidden("cpuprofile")
+	cmd.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile of the mount process to this file at unmount (for pprof)")
+	cmd.Flags().MarkHidden("memprofile")
 	return cmd
 }
 
@@ -183,6 +187,9 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	go unmountOnSignal(ctx, served, server, mnt)
 	server.Wait()
 	close(served)
+	if f.memProfile != "" {
+		writeHeapProfile(f.memProfile)
+	}
 	// Unmounted means durable: every closed file's blob and the index
 	// reach the disk before the process (and so `n4ws umount`) returns.
 	if err := store.SyncAll(context.Background()); err != nil {
@@ -223,6 +230,19 @@ func unmountOnSignal(ctx context.Context, served <-chan struct{}, server interfa
 
 // startCPUProfile profiles the mount process until the returned function
 // runs (at unmount).
+// writeHeapProfile records what the mount still holds (its node tree
+// stays reachable until the process exits), to find the cost per node.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		runtime.GC()
+		err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+	}
+	if err != nil {
+		slog.Error("heap profile", "err", err)
+	}
+}
+
 func startCPUProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {

@@ -46,7 +46,7 @@ func (b *bench) runScale(ctx context.Context, m *mount, n, perDataset int) error
 	if err != nil {
 		return err
 	}
-	rssMount := rssKiB(pid)
+	rssMount, _ := rssKiB(pid, "VmRSS:")
 	start = time.Now()
 	out, err := exec.CommandContext(ctx, "find", m.dir).Output()
 	if err != nil {
@@ -54,7 +54,11 @@ func (b *bench) runScale(ctx context.Context, m *mount, n, perDataset int) error
 	}
 	findSecs := time.Since(start).Seconds()
 	nodes := bytes.Count(out, []byte("\n"))
-	rssFind := rssKiB(pid)
+	rssFind, _ := rssKiB(pid, "VmRSS:")
+	// The index is read through mmap (backing/store.go): its pages count in
+	// RSS as file pages, which the kernel can drop; anonymous memory cannot.
+	anon, _ := rssKiB(pid, "RssAnon:")
+	file, _ := rssKiB(pid, "RssFile:")
 	lsMs, err := bestOf(5, false, func() (float64, error) {
 		start := time.Now()
 		err := exec.CommandContext(ctx, "ls", "-l", filepath.Join(runs, "ds000")).Run()
@@ -63,9 +67,11 @@ func (b *bench) runScale(ctx context.Context, m *mount, n, perDataset int) error
 	if err != nil {
 		return fmt.Errorf("ls -l: %w", err)
 	}
-	fmt.Printf("scale: %d nodes; mount start %.2f s; find (cold) %.2f s; RSS %.0f MB after mount, %.0f MB after find (%.0f bytes per node); ls -l runs/ds000 (%d pipelines) warm %.1f ms\n",
+	fmt.Printf("scale: %d nodes; mount start %.2f s; find (cold) %.2f s; RSS %.0f MB after mount, %.0f MB after find "+
+		"(%.0f bytes per node; anonymous %.0f MB, file/mmap %.0f MB); ls -l runs/ds000 (%d pipelines) warm %.1f ms\n",
 		nodes, mountSecs, findSecs, float64(rssMount)/1024, float64(rssFind)/1024,
-		float64(rssFind-rssMount)*1024/float64(max(nodes, 1)), min(perDataset, n), lsMs)
+		float64(rssFind-rssMount)*1024/float64(max(nodes, 1)), float64(anon)/1024, float64(file)/1024,
+		min(perDataset, n), lsMs)
 	return nil
 }
 
@@ -99,17 +105,18 @@ func containsAll(args []string, want ...string) bool {
 	return true
 }
 
-// rssKiB is the resident set of process pid (VmRSS), 0 if unreadable.
-func rssKiB(pid int) int64 {
+// rssKiB is the field (VmRSS:, RssAnon:...) of process pid's status in
+// KiB, and whether it was there.
+func rssKiB(pid int, field string) (int64, bool) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return n, err == nil
 		}
 	}
-	return 0
+	return 0, false
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -34,9 +33,9 @@ func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 	if data != nil {
 		return &Blob{data: data}, nil
 	}
-	f, err := os.Open(s.BlobPath(d))
+	f, err := s.blobs.Open(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("open blob %s: %w", d, err)
+		return nil, err
 	}
 	return &Blob{file: f}, nil
 }
@@ -74,9 +73,9 @@ func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
 	case inline:
 		return a, &Blob{store: s, digest: a.Blob}, nil
 	}
-	f, err := os.Open(s.BlobPath(a.Blob))
+	f, err := s.blobs.Open(ctx, a.Blob)
 	if err != nil {
-		return a, nil, fmt.Errorf("open blob %s: %w", a.Blob, err)
+		return a, nil, err
 	}
 	return a, &Blob{file: f}, nil
 }
@@ -121,38 +120,6 @@ func (b *Blob) File() *os.File { return b.file }
 func (b *Blob) Close() error {
 	if b.file != nil {
 		return b.file.Close()
-	}
-	return nil
-}
-
-// writeBlobFile places content held in memory as a blob file: written to a
-// temporary name in the blob's directory, then renamed, so that the blob
-// name never shows partial content.
-func (s *Store) writeBlobFile(c Content) error {
-	dst := s.BlobPath(c.Digest)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return fmt.Errorf("place blob %s: %w", c.Digest, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("place blob %s: %w", c.Digest, err)
-	}
-	_, err = f.Write(c.Data)
-	if err == nil && s.opts.Durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o400)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("place blob %s: %w", c.Digest, err)
 	}
 	return nil
 }

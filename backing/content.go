@@ -2,11 +2,8 @@ package backing
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -79,7 +76,7 @@ func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr,
 }
 
 // BlobPath returns where blob d lives.
-func (s *Store) BlobPath(d Digest) string { return filepath.Join(s.blobsDir(), d.relPath()) }
+func (s *Store) BlobPath(d Digest) string { return s.blobs.Path(d) }
 
 // storeBlob adds a reference to blob c.Digest, storing its bytes first if
 // they are new: inline when small, else as a file placed from c.File.
@@ -133,45 +130,21 @@ func (s *Store) placeBlob(c Content) error {
 	if c.Digest.IsZero() {
 		return nil
 	}
-	dst := s.BlobPath(c.Digest)
-	if _, err := os.Stat(dst); err == nil {
-		return nil // stored already: deduplicated
-	}
 	if c.File == "" {
 		if int64(len(c.Data)) != c.Size {
 			return fmt.Errorf("place blob %s: content has %d bytes, says %d: %w", c.Digest, len(c.Data), c.Size, ErrInvalid)
 		}
-		return s.writeBlobFile(c)
+		if _, err := os.Stat(s.BlobPath(c.Digest)); err == nil {
+			return nil // stored already: deduplicated
+		}
+		return s.blobs.writeBytes(c.Digest, c.Data)
 	}
 	// The spool must hold exactly the content that was hashed: a write
 	// that failed half-way (a full disk) may have left more bytes.
 	if fi, err := os.Stat(c.File); err != nil || fi.Size() != c.Size {
 		return fmt.Errorf("place blob %s: spool %s is not the %d bytes hashed (%v): %w", c.Digest, c.File, c.Size, err, ErrCorrupt)
 	}
-	if s.opts.Durable {
-		if err := syncPath(c.File); err != nil {
-			return fmt.Errorf("place blob %s: %w", c.Digest, err)
-		}
-	}
-	err := os.Link(c.File, dst)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return fmt.Errorf("place blob %s: %w", c.Digest, err)
-		}
-		err = os.Link(c.File, dst)
-	}
-	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("place blob %s: %w", c.Digest, err)
-	}
-	// Blobs are immutable: no write bit, so that a slip elsewhere cannot
-	// change content that other files share.
-	if err := os.Chmod(dst, 0o400); err != nil {
-		return fmt.Errorf("place blob %s: %w", c.Digest, err)
-	}
-	if s.opts.Durable {
-		return syncPath(filepath.Dir(dst))
-	}
-	return nil
+	return s.blobs.PutFile(context.Background(), c.Digest, c.Size, c.File)
 }
 
 func syncPath(p string) error {

@@ -58,6 +58,8 @@ type Store struct {
 	stmts  stmts   // prepared on rdb
 	wstmts stmts   // prepared on wdb: getAttr, lookup, parentOf
 
+	blobs *LocalBlobs // the blob folder behind the BlobStore seam (read only)
+
 	wmu sync.Mutex // serialises write transactions inside this process
 
 	runsIno atomic.Uint64 // inode of runs/ once looked up (trash.go)
@@ -126,6 +128,7 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		opts.InlineMax = DefaultInlineMax
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger}
+	s.blobs = NewLocalBlobs(s.blobsDir(), opts.Durable)
 	var err error
 	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
 	// process; only a power cut can lose the last transactions. Durable

@@ -85,7 +85,7 @@ func (tx *txn) storeBlob(c Content) error {
 		return nil
 	}
 	var stored, inline int
-	err := tx.queryRow(`SELECT count(*), coalesce(max(data IS NOT NULL), 0) FROM blobs WHERE hash = ?`, c.Digest[:]).Scan(&stored, &inline)
+	err := tx.queryRow(`SELECT count(*), count(data) FROM blobs WHERE hash = ?`, c.Digest[:]).Scan(&stored, &inline)
 	if err != nil {
 		return err
 	}

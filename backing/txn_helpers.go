@@ -125,7 +125,7 @@ func (tx *txn) refBlob(d Digest, size int64) error {
 		return nil
 	}
 	_, err := tx.exec(`INSERT INTO blobs (hash, size, refcount) VALUES (?, ?, 1)
-		ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1`, d[:], size)
+		ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1`, d[:], size)
 	return err
 }
 

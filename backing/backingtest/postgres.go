@@ -69,3 +69,8 @@ func appendFile(path, text string) error {
 	}
 	return f.Close()
 }
+
+// DatabaseDSN is the connection URL of database name in the cluster.
+func (pg *Postgres) DatabaseDSN(name string) string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=5432&sslmode=disable", pg.User, name, pg.Socket)
+}

@@ -1,0 +1,47 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+)
+
+// IndexEngine is the seam between the store and its SQL database: SQLite,
+// the embedded default, or PostgreSQL for a team store (backing/pgindex).
+// The store's statements are plain SQL written with ? placeholders that
+// both engines run; the engines differ only in what is here: how to
+// connect, the schema's DDL, placeholders, how a writer excludes every
+// other writer of the store (in any process, on any machine), how an
+// insert returns its new key, and how a constraint violation is told.
+// (JuiceFS's pkg/meta does the same with xorm for its SQL engines.)
+//
+// Status (issue 14): the seam and both engines exist and pass the one
+// conformance suite, backing/indextest; Store does not use it yet, it
+// still opens SQLite itself (store.go).
+type IndexEngine interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// DB is the connection pool, for reads and writes.
+	DB() *sql.DB
+	// Rebind rewrites a statement's ? placeholders for the engine.
+	Rebind(query string) string
+	// Migrate brings the schema to the current version, in one
+	// transaction, and fails on a schema newer than this n4ws.
+	Migrate(ctx context.Context) error
+	// SchemaVersion returns the version the index is at.
+	SchemaVersion(ctx context.Context) (int, error)
+	// BeginWrite starts a write transaction that holds the store's write
+	// lock until it ends: writers of one store never interleave.
+	BeginWrite(ctx context.Context) (*sql.Tx, error)
+	// InsertID runs an INSERT (? placeholders) and returns the integer key
+	// (column key) it gave the new row, for tables keyed by a generated id
+	// (nodes.ino).
+	InsertID(ctx context.Context, tx *sql.Tx, key, query string, args ...any) (int64, error)
+	// IsConflict reports whether err is a unique or primary key violation
+	// (two writers creating one name: EEXIST).
+	IsConflict(err error) bool
+	// Close closes the pool.
+	Close() error
+}
+
+// IndexSchemaVersion is the schema version every engine's Migrate reaches.
+const IndexSchemaVersion = schemaVersion

@@ -1,0 +1,70 @@
+package backing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// SQLiteIndex is the SQLite IndexEngine: one file, WAL mode, the writer
+// lock taken by BEGIN IMMEDIATE (with a busy timeout, so that writers of
+// other processes queue instead of failing).
+type SQLiteIndex struct {
+	db *sql.DB
+}
+
+var _ IndexEngine = (*SQLiteIndex)(nil)
+
+// OpenSQLiteIndex opens (creating it if needed) the index file at path,
+// with the settings Store uses; durable syncs every commit.
+func OpenSQLiteIndex(path string, durable bool) (*SQLiteIndex, error) {
+	sync := "NORMAL"
+	if durable {
+		sync = "FULL"
+	}
+	dsn := "file:" + url.PathEscape(path) +
+		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=" + sync +
+		"&_stmt_cache_size=64&cache=private&_txlock=immediate"
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	return &SQLiteIndex{db: db}, nil
+}
+
+func (x *SQLiteIndex) Name() string               { return "sqlite" }
+func (x *SQLiteIndex) DB() *sql.DB                { return x.db }
+func (x *SQLiteIndex) Rebind(query string) string { return query }
+func (x *SQLiteIndex) Close() error               { return x.db.Close() }
+
+// Migrate applies the store's own migrations (schema.go).
+func (x *SQLiteIndex) Migrate(ctx context.Context) error { return migrate(ctx, x.db) }
+
+func (x *SQLiteIndex) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := x.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// BeginWrite is BEGIN IMMEDIATE (the _txlock of the connection string).
+func (x *SQLiteIndex) BeginWrite(ctx context.Context) (*sql.Tx, error) {
+	return x.db.BeginTx(ctx, nil)
+}
+
+func (x *SQLiteIndex) InsertID(ctx context.Context, tx *sql.Tx, _, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+func (x *SQLiteIndex) IsConflict(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique ||
+		se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}

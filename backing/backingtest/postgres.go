@@ -29,6 +29,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	dir := serverDir(t, su, "n4ws-pg-")
 	data := filepath.Join(dir, "data")
 	const superuser = "n4ws"
+	begin := time.Now()
 	su.run(t, initdb, "-D", data, "-U", superuser, "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
 	conf := fmt.Sprintf("\n# n4ws test cluster\nlisten_addresses = ''\nunix_socket_directories = '%s'\n"+
 		"port = 5432\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n", dir)
@@ -44,7 +45,9 @@ func StartPostgres(t testing.TB) *Postgres {
 	t.Cleanup(func() { pg.stop(t) })
 	start := time.Now()
 	su.run(t, pgctl, "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "server.log"))
-	t.Logf("PostgreSQL cluster started in %v (socket %s)", time.Since(start).Round(time.Millisecond), dir)
+	t.Logf("PostgreSQL cluster ready in %v (initdb %v, pg_ctl start %v; socket %s)",
+		time.Since(begin).Round(time.Millisecond), start.Sub(begin).Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond), dir)
 	return pg
 }
 

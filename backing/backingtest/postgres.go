@@ -38,7 +38,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	}
 	pg := &Postgres{
 		DSN:    fmt.Sprintf("postgres://%s@/postgres?host=%s&port=5432&sslmode=disable", superuser, dir),
-		Socket: dir, User: superuser, Dir: data,
+		Socket: dir, User: superuser, Dir: data, pgctl: pgctl, su: su,
 	}
 	// Register the stop before starting: a start that times out may still
 	// have left a postmaster behind.
@@ -49,6 +49,15 @@ func StartPostgres(t testing.TB) *Postgres {
 		time.Since(begin).Round(time.Millisecond), start.Sub(begin).Round(time.Millisecond),
 		time.Since(start).Round(time.Millisecond), dir)
 	return pg
+}
+
+// Stop stops the cluster (an outage, for failure tests); its data stays.
+func (pg *Postgres) Stop(t testing.TB) { t.Helper(); pg.stop(t) }
+
+// Restart starts the stopped cluster again, on the same socket and data.
+func (pg *Postgres) Restart(t testing.TB) {
+	t.Helper()
+	pg.su.run(t, pg.pgctl, "start", "-w", "-t", "60", "-D", pg.Dir, "-l", filepath.Join(pg.Socket, "server.log"))
 }
 
 // stop ends the postmaster with a fast shutdown (SIGINT: roll back open

@@ -26,6 +26,9 @@ type Postgres struct {
 	Socket string // the folder holding its unix socket
 	User   string // its superuser (trust authentication on the socket)
 	Dir    string // its data folder
+
+	pgctl string
+	su    serverUser
 }
 
 // S3 is a running S3 gateway with one empty bucket.
@@ -35,6 +38,9 @@ type S3 struct {
 	SecretKey string
 	Bucket    string
 	Dir       string // the posix backend's root: Dir/Bucket holds the objects
+
+	bin  string
+	stop func() // nil when not running
 }
 
 // Fixed test credentials of the S3 gateway (loopback only, throwaway data).

@@ -57,3 +57,26 @@ func TestStartS3(t *testing.T) {
 		t.Fatalf("get: %q, %v; want %q", got, err, body)
 	}
 }
+
+// TestPostgresRestart checks Stop and Restart: a stopped cluster refuses
+// connections, and after a restart the data is still there.
+func TestPostgresRestart(t *testing.T) {
+	pg := StartPostgres(t)
+	db, err := sql.Open("pgx", pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (v int); INSERT INTO t VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop(t)
+	if err := db.Ping(); err == nil {
+		t.Fatal("ping of a stopped cluster succeeded")
+	}
+	pg.Restart(t)
+	var v int
+	if err := db.QueryRow(`SELECT v FROM t`).Scan(&v); err != nil || v != 7 {
+		t.Fatalf("after restart: %d, %v; want 7", v, err)
+	}
+}

@@ -28,7 +28,8 @@ func StartS3(t testing.TB) *S3 {
 	if err := os.Mkdir(filepath.Join(root, TestS3Bucket), 0o700); err != nil {
 		t.Fatalf("s3 bucket folder: %v", err)
 	}
-	s3 := &S3{AccessKey: TestS3AccessKey, SecretKey: TestS3SecretKey, Bucket: TestS3Bucket, Dir: root}
+	s3 := &S3{AccessKey: TestS3AccessKey, SecretKey: TestS3SecretKey, Bucket: TestS3Bucket, Dir: root, bin: bin}
+	t.Cleanup(s3.Stop)
 	var lastErr error
 	for range 3 { // the free port may be taken between the probe and the start
 		s3.Endpoint = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -38,6 +39,24 @@ func StartS3(t testing.TB) *S3 {
 	}
 	t.Fatalf("start versitygw: %v", lastErr)
 	return nil
+}
+
+// Stop stops the gateway (an outage, for failure tests); the objects stay.
+// Stopping a stopped gateway does nothing.
+func (s3 *S3) Stop() {
+	if s3.stop != nil {
+		s3.stop()
+		s3.stop = nil
+	}
+}
+
+// Restart starts the stopped gateway again on the same endpoint, with the
+// same objects.
+func (s3 *S3) Restart(t testing.TB) {
+	t.Helper()
+	if err := startVersitygw(t, s3.bin, s3); err != nil {
+		t.Fatalf("restart versitygw: %v", err)
+	}
 }
 
 func startVersitygw(t testing.TB, bin string, s3 *S3) error {
@@ -78,7 +97,7 @@ func startVersitygw(t testing.TB, bin string, s3 *S3) error {
 		}
 		if c, err := net.DialTimeout("tcp", s3.Endpoint, time.Second); err == nil {
 			c.Close()
-			t.Cleanup(stop)
+			s3.stop = stop
 			t.Logf("versitygw started in %v on %s", time.Since(start).Round(time.Millisecond), s3.Endpoint)
 			return nil
 		}

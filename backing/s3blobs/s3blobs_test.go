@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/backing/backingtest"
@@ -112,5 +113,44 @@ func TestOpenRefusesCorruptObject(t *testing.T) {
 	}
 	if _, files := r.CacheUsage(); files != 0 {
 		t.Fatalf("damaged object cached (%d files)", files)
+	}
+}
+
+// With the server down, cached blobs still read, new ones fail with an
+// error (no hang, nothing half stored), and all works again when the
+// server is back, with no reconnect step.
+func TestServerOutage(t *testing.T) {
+	srv := backingtest.StartS3(t)
+	ctx := context.Background()
+	b := newBlobs(t, srv, filepath.Join(t.TempDir(), "c"), 1<<30)
+	cached, dc := blob(1, 50_000)
+	if err := b.Put(ctx, dc, int64(len(cached)), bytes.NewReader(cached)); err != nil {
+		t.Fatal(err)
+	}
+	fresh, df := blob(2, 50_000)
+
+	srv.Stop()
+	if !bytes.Equal(readAll(t, b, dc), cached) {
+		t.Fatal("cached blob differs during the outage")
+	}
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := b.Put(tctx, df, int64(len(fresh)), bytes.NewReader(fresh)); err == nil {
+		t.Fatal("put during the outage succeeded")
+	} else {
+		t.Logf("put during the outage: %v", err)
+	}
+	if f, err := b.Open(tctx, df); err == nil {
+		f.Close()
+		t.Fatal("open of an uncached blob during the outage succeeded")
+	}
+
+	srv.Restart(t)
+	if err := b.Put(ctx, df, int64(len(fresh)), bytes.NewReader(fresh)); err != nil {
+		t.Fatalf("put after the outage: %v", err)
+	}
+	other := newBlobs(t, srv, filepath.Join(t.TempDir(), "d"), 1<<30)
+	if !bytes.Equal(readAll(t, other, df), fresh) || !bytes.Equal(readAll(t, other, dc), cached) {
+		t.Fatal("blobs read on another machine after the outage differ")
 	}
 }

@@ -240,7 +240,7 @@ func (tx *txn) loseContent(ino uint64, d Digest, why string) error {
 		return err
 	}
 	note := fmt.Sprintf("content lost, found by fsck at %s: %s", now.UTC().Format(time.RFC3339), why)
-	if _, err := tx.exec(`INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)`, ino, LostXattr, []byte(note)); err != nil {
+	if _, err := tx.exec(`INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value`, ino, LostXattr, []byte(note)); err != nil {
 		return err
 	}
 	tx.noteIno(ino)

@@ -65,7 +65,7 @@ func (s *Store) SetXattr(ctx context.Context, ino uint64, name string, value []b
 		if value == nil {
 			value = []byte{}
 		}
-		if _, err := tx.exec(`INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)`, ino, name, value); err != nil {
+		if _, err := tx.exec(`INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value`, ino, name, value); err != nil {
 			return err
 		}
 		_, err = tx.exec(`UPDATE nodes SET ctime_ns = ? WHERE ino = ?`, nowNs(), ino)

@@ -25,6 +25,7 @@ func Run(t *testing.T, newIndex func(t *testing.T) backing.IndexEngine) {
 		{"Migrate", testMigrate},
 		{"NodesAndEntries", testNodesAndEntries},
 		{"BlobRefcounts", testBlobRefcounts},
+		{"XattrUpsert", testXattrUpsert},
 		{"Conflict", testConflict},
 		{"Rollback", testRollback},
 		{"WriteLock", testWriteLock},
@@ -241,5 +242,28 @@ func testWriteLock(t *testing.T, x backing.IndexEngine) {
 	var v int
 	if err := queryRow(x, `SELECT value FROM meta WHERE key = ?`, "counter").Scan(&v); err != nil || v != writers*rounds {
 		t.Fatalf("counter %d, %v; want %d (an update was lost)", v, err, writers*rounds)
+	}
+}
+
+// setxattr replaces a value in place (xattr.go, fsck's lost-content tag).
+func testXattrUpsert(t *testing.T, x backing.IndexEngine) {
+	for _, v := range []string{"first", "second"} {
+		err := write(t, x, func(tx *sql.Tx) error {
+			if v == "first" {
+				if _, err := newNode(x, tx, 0o100644); err != nil {
+					return err
+				}
+			}
+			return exec(x, tx, `INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value`,
+				1, "user.k", []byte(v))
+		})
+		if err != nil {
+			t.Fatalf("set %s: %v", v, err)
+		}
+	}
+	var got []byte
+	var n int
+	if err := queryRow(x, `SELECT value, (SELECT count(*) FROM xattrs) FROM xattrs WHERE ino = ? AND name = ?`, 1, "user.k").Scan(&got, &n); err != nil || string(got) != "second" || n != 1 {
+		t.Fatalf("xattr %q (%d rows), %v; want \"second\" (1 row)", got, n, err)
 	}
 }

@@ -39,6 +39,14 @@ type IndexEngine interface {
 	// IsConflict reports whether err is a unique or primary key violation
 	// (two writers creating one name: EEXIST).
 	IsConflict(err error) bool
+	// NotifyChange, inside a write transaction, tells the other mounts
+	// that the change log grew, once the transaction commits.
+	NotifyChange(ctx context.Context, tx *sql.Tx) error
+	// Changes returns a channel that receives after other writers commit
+	// (NotifyChange), until ctx ends. A receive means "read the change
+	// log"; it may come with nothing new (after a reconnect, or from a
+	// polling engine), never late by more than a second.
+	Changes(ctx context.Context) <-chan struct{}
 	// Close closes the pool.
 	Close() error
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -67,4 +68,47 @@ func (x *SQLiteIndex) IsConflict(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique ||
 		se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+// NotifyChange does nothing: SQLite cannot signal other processes.
+func (x *SQLiteIndex) NotifyChange(context.Context, *sql.Tx) error { return nil }
+
+// sqlitePollInterval is how often Changes looks at the database, as the
+// mount polls the change log today.
+const sqlitePollInterval = 300 * time.Millisecond
+
+// Changes polls PRAGMA data_version, which moves when another connection
+// commits: a receive for every interval in which one did.
+func (x *SQLiteIndex) Changes(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	// data_version is per connection: keep one for the whole watch, and
+	// read the starting value before returning, so that no commit after
+	// it is missed.
+	conn, err := x.db.Conn(ctx)
+	if err != nil {
+		return ch // the database is closed: nothing will change
+	}
+	last := int64(-1)
+	conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&last)
+	go func() {
+		defer conn.Close()
+		t := time.NewTicker(sqlitePollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			var v int64
+			if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil && v != last {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+				last = v
+			}
+		}
+	}()
+	return ch
 }

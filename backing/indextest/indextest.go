@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/n4ws/n4ws/backing"
 )
@@ -29,6 +30,7 @@ func Run(t *testing.T, newIndex func(t *testing.T) backing.IndexEngine) {
 		{"Conflict", testConflict},
 		{"Rollback", testRollback},
 		{"WriteLock", testWriteLock},
+		{"ChangeSignal", testChangeSignal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,5 +267,30 @@ func testXattrUpsert(t *testing.T, x backing.IndexEngine) {
 	var n int
 	if err := queryRow(x, `SELECT value, (SELECT count(*) FROM xattrs) FROM xattrs WHERE ino = ? AND name = ?`, 1, "user.k").Scan(&got, &n); err != nil || string(got) != "second" || n != 1 {
 		t.Fatalf("xattr %q (%d rows), %v; want \"second\" (1 row)", got, n, err)
+	}
+}
+
+// A watcher learns of every committed write that notified, within a
+// second, without asking (the mounts of a team store see each other's
+// changes this way).
+func testChangeSignal(t *testing.T, x backing.IndexEngine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := x.Changes(ctx)
+	for i := range 3 {
+		err := write(t, x, func(tx *sql.Tx) error {
+			if err := exec(x, tx, `INSERT INTO changes (parent, name, ino) VALUES (?, ?, ?)`, 1, []byte("f"), i); err != nil {
+				return err
+			}
+			return x.NotifyChange(ctx, tx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-changes:
+		case <-time.After(time.Second):
+			t.Fatalf("change %d: no signal within a second", i)
+		}
 	}
 }

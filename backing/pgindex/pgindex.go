@@ -25,7 +25,8 @@ const writeLockKey = 0x6e347773 // "n4ws"
 
 // Index is a PostgreSQL database as a backing.IndexEngine.
 type Index struct {
-	db *sql.DB
+	db  *sql.DB
+	dsn string // for the LISTEN connection of Changes
 }
 
 var _ backing.IndexEngine = (*Index)(nil)
@@ -42,7 +43,7 @@ func Open(ctx context.Context, dsn string) (*Index, error) {
 		return nil, fmt.Errorf("open index %s: %w", redact(dsn), err)
 	}
 	db.SetMaxOpenConns(16)
-	return &Index{db: db}, nil
+	return &Index{db: db, dsn: dsn}, nil
 }
 
 // redact drops a password from a connection URL for messages.

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -43,6 +45,17 @@ type Blobs struct {
 	bucket string
 	prefix string // ends in "blobs/"
 	cache  *cache
+
+	mu        sync.Mutex                   // protects inflight
+	inflight  map[backing.Digest]*download // downloads under way
+	downloads atomic.Int64                 // objects fetched, for tests
+}
+
+// download is one fetch of an object into the cache, which concurrent
+// readers of the same blob wait for instead of fetching it again.
+type download struct {
+	done chan struct{}
+	err  error
 }
 
 var _ backing.BlobStore = (*Blobs)(nil)
@@ -70,7 +83,8 @@ func New(ctx context.Context, cfg Config) (*Blobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Blobs{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix + "blobs/", cache: c}, nil
+	return &Blobs{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix + "blobs/", cache: c,
+		inflight: map[backing.Digest]*download{}}, nil
 }
 
 func (b *Blobs) key(d backing.Digest) string { return b.prefix + d.String() }
@@ -141,33 +155,67 @@ func (b *Blobs) fill(d backing.Digest, size int64, r io.Reader) (string, error) 
 }
 
 // Open returns the cached file, downloading the object into the cache
-// first if needed. The download is checked against the digest.
+// first if needed (once, however many readers ask at the same time). The
+// download is checked against the digest.
 func (b *Blobs) Open(ctx context.Context, d backing.Digest) (*os.File, error) {
 	if f, err := b.cache.open(d); err == nil {
 		return f, nil
 	}
-	obj, err := b.client.GetObject(ctx, b.bucket, b.key(d), minio.GetObjectOptions{})
-	if err != nil {
-		return nil, b.openErr(d, err)
+	b.mu.Lock()
+	dl, busy := b.inflight[d]
+	if !busy {
+		// Look again: a download may have ended since the first look.
+		if f, err := b.cache.open(d); err == nil {
+			b.mu.Unlock()
+			return f, nil
+		}
+		dl = &download{done: make(chan struct{})}
+		b.inflight[d] = dl
 	}
-	defer obj.Close()
-	info, err := obj.Stat()
-	if err != nil {
-		return nil, b.openErr(d, err)
+	b.mu.Unlock()
+	if !busy {
+		dl.err = b.fetch(ctx, d)
+		b.mu.Lock()
+		delete(b.inflight, d)
+		b.mu.Unlock()
+		close(dl.done)
 	}
-	tmp, err := b.fill(d, info.Size, obj)
-	if err != nil {
-		return nil, b.openErr(d, err)
+	select {
+	case <-dl.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("open blob %s: %w", d, ctx.Err())
 	}
-	if err := b.cache.add(d, info.Size, tmp); err != nil {
-		os.Remove(tmp)
-		return nil, b.openErr(d, err)
+	if dl.err != nil {
+		return nil, dl.err
 	}
 	f, err := os.Open(b.cache.path(d))
 	if err != nil {
 		return nil, b.openErr(d, err)
 	}
 	return f, nil
+}
+
+// fetch downloads object d into the cache.
+func (b *Blobs) fetch(ctx context.Context, d backing.Digest) error {
+	b.downloads.Add(1)
+	obj, err := b.client.GetObject(ctx, b.bucket, b.key(d), minio.GetObjectOptions{})
+	if err != nil {
+		return b.openErr(d, err)
+	}
+	defer obj.Close()
+	info, err := obj.Stat()
+	if err != nil {
+		return b.openErr(d, err)
+	}
+	tmp, err := b.fill(d, info.Size, obj)
+	if err != nil {
+		return b.openErr(d, err)
+	}
+	if err := b.cache.add(d, info.Size, tmp); err != nil {
+		os.Remove(tmp)
+		return b.openErr(d, err)
+	}
+	return nil
 }
 
 func (b *Blobs) openErr(d backing.Digest, err error) error {

@@ -154,3 +154,42 @@ func TestServerOutage(t *testing.T) {
 		t.Fatal("blobs read on another machine after the outage differ")
 	}
 }
+
+// Readers of one uncached blob at the same time share one download.
+func TestConcurrentReadersOneDownload(t *testing.T) {
+	srv := backingtest.StartS3(t)
+	ctx := context.Background()
+	w := newBlobs(t, srv, filepath.Join(t.TempDir(), "w"), 1<<30)
+	data, d := blob(3, 4<<20)
+	if err := w.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	r := newBlobs(t, srv, filepath.Join(t.TempDir(), "r"), 1<<30)
+	const readers = 8
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			f, err := r.Open(ctx, d)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			got, err := io.ReadAll(f)
+			if err == nil && !bytes.Equal(got, data) {
+				err = errors.New("content differs")
+			}
+			errs <- err
+		}()
+	}
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// Readers during the download waited for it, later ones found the
+	// cache: one fetch in all.
+	if n := r.downloads.Load(); n != 1 {
+		t.Fatalf("%d readers made %d downloads, want 1", readers, n)
+	}
+}

@@ -89,7 +89,7 @@ func testMigrate(t *testing.T, x backing.IndexEngine) {
 			t.Fatalf("after migrate: version %d, %v; want %d", v, err, backing.IndexSchemaVersion)
 		}
 	}
-	for _, table := range []string{"nodes", "entries", "blobs", "xattrs", "changes", "meta", "dirty"} {
+	for _, table := range []string{"nodes", "entries", "blobs", "xattrs", "changes", "meta", "dirty", "trash"} {
 		var n int
 		if err := queryRow(x, `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("table %s: %d rows, %v; want an empty table", table, n, err)

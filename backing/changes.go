@@ -34,6 +34,9 @@ func (tx *txn) noteIno(ino uint64) {
 }
 
 func (tx *txn) flushChanges() error {
+	if len(tx.changes) > 0 {
+		tx.s.logged.Store(true)
+	}
 	for _, c := range tx.changes {
 		var name any
 		if c.name != "" {
@@ -45,6 +48,10 @@ func (tx *txn) flushChanges() error {
 	}
 	return nil
 }
+
+// LoggedChanges reports whether this process wrote to the change log, so
+// that a running mount has changes of ours to apply.
+func (s *Store) LoggedChanges() bool { return s.logged.Load() }
 
 // ChangesSince returns the changes logged after seq, oldest first.
 func (s *Store) ChangesSince(ctx context.Context, seq int64) ([]Change, error) {

@@ -68,6 +68,10 @@ type Store struct {
 	// or rollback): a cache of index rows filled while it read n is exact
 	// for as long as it still reads n and no other process logged a change.
 	writes atomic.Uint64
+
+	// logged is set once a transaction wrote to the change log, so that a
+	// CLI command knows to wait for the mount to apply its changes.
+	logged atomic.Bool
 }
 
 // RootIno is the inode number of the store's root directory.

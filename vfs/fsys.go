@@ -72,7 +72,12 @@ func (f *fsys) newChild(ctx context.Context, parent *fs.Inode, a *backing.Attr) 
 	}
 	in := parent.NewInode(ctx, ops, fs.StableAttr{Mode: fileType(a.Mode), Ino: a.Ino})
 	f.mu.Lock()
-	f.nodes[a.Ino] = in
+	// A node the kernel knows already wins: go-fuse hands the kernel that
+	// one, not the fresh Inode made here, so the registry must keep it or
+	// invalidations go to a node id the kernel never saw (ENOENT).
+	if old := f.nodes[a.Ino]; old == nil || old.StableAttr().Mode != fileType(a.Mode) {
+		f.nodes[a.Ino] = in
+	}
 	f.mu.Unlock()
 	return in
 }

@@ -118,7 +118,13 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	pt := server.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH != 0
 	opts.Logger.Info("mounted", "mountpoint", mountpoint, "store", store.Dir(),
 		"passthrough_kernel", pt, "passthrough_requested", opts.Passthrough, "durable", opts.Durable)
-	go f.watchChanges(ctx, seq)
+	applyReqs := make(chan chan<- error)
+	if err := serveApplySocket(ctx, store.Dir(), applyReqs, opts.Logger); err != nil {
+		// The mount still works; CLI commands then warn and fall back
+		// to the polling.
+		opts.Logger.Warn("no apply socket: CLI commands will not wait for this mount", "err", err)
+	}
+	go f.watchChanges(ctx, seq, applyReqs)
 	if cat != nil {
 		go f.refreshCatalog(ctx)
 	}

@@ -2,60 +2,80 @@ package vfs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/n4ws/n4ws/backing"
 )
 
 // watchInterval is how often the mount looks for changes made by other
-// processes (the CLI) to drop the kernel's stale caches.
+// processes to drop the kernel's stale caches. The CLI does not wait for
+// it: it asks through the apply socket (apply_socket.go); the polling is the
+// fallback for any other writer.
 const watchInterval = 300 * time.Millisecond
 
-// watchChanges polls the store's change log until ctx ends.
-func (f *fsys) watchChanges(ctx context.Context, seq int64) {
+// watchChanges applies the store's change log to the kernel's caches until
+// ctx ends: on every tick, and at once when a request arrives on applyReqs
+// (answered once every change committed before it has been applied).
+func (f *fsys) watchChanges(ctx context.Context, seq int64, applyReqs <-chan chan<- error) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {
+		var reply chan<- error
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case reply = <-applyReqs:
 		}
-		last, err := f.store.LastChange(ctx)
-		if err != nil || last <= seq {
-			continue
-		}
-		changes, err := f.store.ChangesSince(ctx, seq)
+		var err error
+		seq, err = f.applyChanges(ctx, seq)
 		if err != nil {
-			f.log.Warn("read change log", "err", err)
-			continue
+			f.log.Warn("apply change log", "err", err)
 		}
-		if len(changes) > 0 {
-			f.changes.Add(1) // before the kernel is told: its next open asks the index
-		}
-		for _, c := range changes {
-			if c.Parent != 0 {
-				if in := f.inode(c.Parent); in != nil {
-					in.NotifyEntry(c.Name)
-					in.NotifyContent(0, 0) // the listing changed
-				}
-			}
-			if c.Ino != 0 {
-				if in := f.inode(c.Ino); in != nil {
-					in.NotifyContent(0, 0)
-				}
-				// A file the CLI unlinked is purged here unless this mount
-				// holds it open (then its last release does it).
-				if a, err := f.store.GetAttr(ctx, c.Ino); err == nil {
-					f.purgeIfUnused(ctx, &a)
-				}
-			}
-			seq = c.Seq
-		}
-		if err := f.store.TrimChanges(ctx, seq); err != nil {
-			f.log.Warn("trim change log", "err", err)
+		if reply != nil {
+			reply <- err
 		}
 	}
+}
+
+// applyChanges invalidates the kernel's caches for every change logged
+// after seq and returns the last sequence number applied.
+func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
+	last, err := f.store.LastChange(ctx)
+	if err != nil || last <= seq {
+		return seq, err
+	}
+	changes, err := f.store.ChangesSince(ctx, seq)
+	if err != nil {
+		return seq, fmt.Errorf("read change log: %w", err)
+	}
+	if len(changes) > 0 {
+		f.changes.Add(1) // before the kernel is told: its next open asks the index
+	}
+	for _, c := range changes {
+		if c.Parent != 0 {
+			if in := f.inode(c.Parent); in != nil {
+				in.NotifyEntry(c.Name)
+				in.NotifyContent(0, 0) // the listing changed
+			}
+		}
+		if c.Ino != 0 {
+			if in := f.inode(c.Ino); in != nil {
+				in.NotifyContent(0, 0)
+			}
+			// A file the CLI unlinked is purged here unless this mount
+			// holds it open (then its last release does it).
+			if a, err := f.store.GetAttr(ctx, c.Ino); err == nil {
+				f.purgeIfUnused(ctx, &a)
+			}
+		}
+		seq = c.Seq
+	}
+	if err := f.store.TrimChanges(ctx, seq); err != nil {
+		return seq, fmt.Errorf("trim change log: %w", err)
+	}
+	return seq, nil
 }
 
 // refreshInterval is how often the mount brings the catalog up to date on

@@ -6,27 +6,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/vfs"
 )
 
 // globals are the flags every command takes.
 type globals struct {
 	store    string
 	logLevel string
+	opened   []*backing.Store // stores this command opened, to wait for the mount
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	g := &globals{}
+	err := newRootCmdFor(g).ExecuteContext(ctx)
 	stop()
+	g.waitForMount(os.Stderr)
 	if err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
@@ -42,8 +48,9 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func newRootCmd() *cobra.Command {
-	g := &globals{}
+func newRootCmd() *cobra.Command { return newRootCmdFor(&globals{}) }
+
+func newRootCmdFor(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "n4ws",
 		Short:         "Keep and browse nirs4all results: a SQLite + blob store mounted as a workspace",
@@ -99,7 +106,30 @@ func (g *globals) openStore(ctx context.Context) (*backing.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return backing.Open(ctx, dir, backing.Options{LogChanges: true, Logger: slog.Default()})
+	s, err := backing.Open(ctx, dir, backing.Options{LogChanges: true, Logger: slog.Default()})
+	if err == nil {
+		g.opened = append(g.opened, s)
+	}
+	return s, err
+}
+
+// mountApplyTimeout bounds how long a command waits for a running mount to
+// apply its changes.
+const mountApplyTimeout = 2 * time.Second
+
+// waitForMount returns once a running mount has applied the changes this
+// command made to its store (see vfs.WaitForMount), so that
+// `n4ws … && ls ~/workspace/…` sees them. It runs whether the command
+// succeeded or not: a failed command may have changed things too.
+func (g *globals) waitForMount(stderr io.Writer) {
+	for _, s := range g.opened {
+		if !s.LoggedChanges() {
+			continue
+		}
+		if err := vfs.WaitForMount(s.Dir(), mountApplyTimeout); err != nil {
+			fmt.Fprintf(stderr, "n4ws: warning: %v; the mount may show the old state for a moment\n", err)
+		}
+	}
 }
 
 func newInitCmd(g *globals) *cobra.Command {

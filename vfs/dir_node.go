@@ -17,6 +17,7 @@ import (
 type dirNode struct {
 	storedNode
 	overlay overlayState
+	last    lastDirAttr // for fstat after the directory is removed
 }
 
 var (

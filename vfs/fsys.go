@@ -62,7 +62,9 @@ func (f *fsys) newChild(ctx context.Context, parent *fs.Inode, a *backing.Attr) 
 	var ops fs.InodeEmbedder
 	switch fileType(a.Mode) {
 	case syscall.S_IFDIR:
-		ops = &dirNode{storedNode: storedNode{fsys: f}}
+		d := &dirNode{storedNode: storedNode{fsys: f}}
+		d.last.remember(a)
+		ops = d
 	case syscall.S_IFREG:
 		ops = &fileNode{storedNode: storedNode{fsys: f}}
 	case syscall.S_IFLNK:

@@ -340,9 +340,7 @@ func TestDocsFstab(t *testing.T) {
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("mount.fuse3's setuid= option needs root")
-	}
+	requireRoot(t, "mount.fuse3's setuid= option needs root")
 	helper := mountFuse3()
 	if helper == "" {
 		if os.Getenv("CI") == "true" {

@@ -22,9 +22,7 @@ func TestNonRoot(t *testing.T) {
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a throwaway user")
-	}
+	requireRoot(t, "needs root to create a throwaway user")
 	for _, tool := range []string{"useradd", "userdel", "su", "fusermount3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {

@@ -4,7 +4,6 @@ package integration
 
 import (
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +14,7 @@ import (
 // TestPythonOps runs each check of testdata/posix_ops.py (a script outside
 // the mount) as a python3 process on its own folder below runs/.
 func TestPythonOps(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not in PATH")
-	}
+	requireTool(t, "python3", "python3")
 	t.Parallel()
 	script, err := filepath.Abs("testdata/posix_ops.py")
 	if err != nil {
@@ -88,9 +85,7 @@ func TestRenameat2(t *testing.T) {
 // fail with EINTR, and every closed file must hold its bytes. The same
 // script first runs on a local folder to show it passes there.
 func TestSignalsDoNotFailIO(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not in PATH")
-	}
+	requireTool(t, "python3", "python3")
 	t.Parallel()
 	script, err := filepath.Abs("testdata/signal_io.py")
 	if err != nil {

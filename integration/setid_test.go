@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +14,7 @@ import (
 // and S_ISGID when the group may execute, as on ext4. A write by root keeps
 // them, and so does a set-group-ID file without group execute.
 func TestWriteClearsSetID(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to write as another user")
-	}
+	requireRoot(t, "needs root to write as another user")
 	store := newStore(t)
 	mnt := mountUmask0(t, n4wsBin, store)
 	dir := filepath.Join(mnt, "runs", "setid")

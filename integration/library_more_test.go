@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,43 +44,70 @@ print(zipfile.ZipFile(sys.argv[1]).read("_data/spectra.csv").decode(), end="")`,
 }
 
 // Ctrl-C during a save leaves either the whole zip or nothing, never a
-// partial zip in the library, and the store stays consistent.
+// partial zip in the library, nor its temporary file, and the store stays
+// consistent. The save is made slow with a large incompressible --data file,
+// and the signal is sent only once the save's temporary zip exists and has
+// bytes in it, so the test proves the interrupt hit a save under way.
 func TestLibrarySaveInterrupted(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
-	n4ws(t, store, "demo", "--datasets", "1", "--pipelines", "300")
+	n4ws(t, store, "demo", "--datasets", "1", "--pipelines", "50")
 	from := "runs/wheat_protein/0001_" + strings.SplitN(firstPipeline(t, store), "_", 2)[1]
-	interrupted := 0
-	for i, delay := range []time.Duration{20 * time.Millisecond, 80 * time.Millisecond, 200 * time.Millisecond} {
-		name := "big" + string(rune('a'+i))
-		cmd := exec.Command(n4wsBin, "--store", store, "library", "save", "--pipeline", "--from", from, "--name", name)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGINT)
-		err := cmd.Wait()
-		out := n4ws(t, store, "library", "list")
-		if err == nil {
-			if !strings.Contains(out, name) {
-				t.Fatalf("save finished but %s is not listed:\n%s", name, out)
-			}
-			continue // it finished before the signal: the zip must be whole (checked below)
-		}
-		interrupted++
-		if strings.Contains(out, name) {
-			t.Fatalf("interrupted save (%v) left %s in the library:\n%s", err, name, out)
-		}
+	big := make([]byte, 48<<20)
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
 	}
-	if interrupted == 0 {
-		t.Fatal("every save finished before SIGINT: the test did not interrupt anything")
+	data := filepath.Join(t.TempDir(), "spectra.bin")
+	writeFile(t, data, big)
+	tmp := t.TempDir() // the save writes its temporary zip under $TMPDIR
+	cmd := exec.Command(n4wsBin, "--store", store, "library", "save", "--fullrun", "--from", from, "--name", "big", "--data", data)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	partial, err := waitTempZip(tmp, exited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = <-exited
+	if err == nil {
+		t.Fatalf("save exited 0 after SIGINT with its zip still being written (%s)", partial)
+	}
+	if _, serr := os.Stat(partial); !os.IsNotExist(serr) {
+		t.Fatalf("interrupted save left its temporary zip %s (stat: %v)", partial, serr)
+	}
+	if out := n4ws(t, store, "library", "list"); strings.Contains(out, "big") {
+		t.Fatalf("interrupted save (%v) left big in the library:\n%s", err, out)
 	}
 	mnt := mountStore(t, store)
-	entries, _ := os.ReadDir(filepath.Join(mnt, "library/trained/pipeline"))
-	for _, e := range entries {
-		zipCheck(t, filepath.Join(mnt, "library/trained/pipeline", e.Name()))
+	if _, serr := os.Stat(filepath.Join(mnt, "library/trained/fullrun/big.zip")); !os.IsNotExist(serr) {
+		t.Fatalf("library/trained/fullrun/big.zip after the interrupt: stat %v", serr)
 	}
 	n4ws(t, store, "fsck")
+}
+
+// waitTempZip waits until the save has written bytes into a temporary zip
+// under dir and returns its path; it fails if the save exits first.
+func waitTempZip(dir string, exited <-chan error) (string, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return "", fmt.Errorf("save exited (%v) before its temporary zip had any bytes: the test interrupted nothing", err)
+		default:
+		}
+		matches, _ := filepath.Glob(filepath.Join(dir, ".n4ws-*.zip.tmp"))
+		for _, m := range matches {
+			if st, err := os.Stat(m); err == nil && st.Size() > 0 {
+				return m, nil
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return "", fmt.Errorf("no temporary zip with bytes appeared in %s within 60s", dir)
 }
 
 // firstPipeline returns the folder name of the first pipeline of

@@ -11,9 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -332,9 +332,10 @@ func fstabDoc(t *testing.T) (string, []string) {
 // TestDocsFstab checks the guide's fstab line and its helper script: as root,
 // it saves the helper (with /usr/local/bin replaced by a temporary folder
 // holding the test's n4ws) and runs mount.fuse3 with the line's source,
-// mount point, type and options (alice and /home/alice replaced by the
-// current user and a temporary home), which is what mount(8) does for the
-// line. Editing /etc/fstab and the boot are not tested.
+// mount point, type and options (alice and /home/alice replaced by a
+// throwaway user and its home), which is what mount(8) does for the line;
+// the mount process must run as that user, not root. Editing /etc/fstab and
+// the boot are not tested.
 func TestDocsFstab(t *testing.T) {
 	script, f := fstabDoc(t)
 	if fuseMissing != "" {
@@ -348,34 +349,54 @@ func TestDocsFstab(t *testing.T) {
 		}
 		t.Skip("mount.fuse3 (package fuse3) is missing")
 	}
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
+	for _, tool := range []string{"useradd", "userdel", "su", "fusermount3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing under CI (apt-get install passwd util-linux fuse3)", tool)
+			}
+			t.Skipf("%s not in PATH", tool)
+		}
 	}
-	tmp := t.TempDir()
-	home, bin := filepath.Join(tmp, "home"), filepath.Join(tmp, "bin")
-	mkdirs(t, home, bin)
-	if err := os.Symlink(n4wsBin, filepath.Join(bin, "n4ws")); err != nil {
-		t.Fatal(err)
-	}
+	// alice is a throwaway user, so setuid= really drops from root to
+	// someone else and the mount goes through fusermount3 as that user.
+	openDevFuse(t)
+	alice := fmt.Sprintf("n4wsfstab%d", rand.IntN(1_000_000))
+	run(t, "", "useradd", "-m", "-s", "/bin/sh", alice)
+	t.Cleanup(func() {
+		if out, err := exe("", "userdel", "-r", alice); err != nil {
+			t.Errorf("userdel -r %s: %v\n%s", alice, err, out)
+		}
+	})
+	home := strings.TrimSpace(sh(t, "getent passwd "+alice+" | cut -d: -f6"))
+	uid := strings.TrimSpace(run(t, "", "id", "-u", alice))
+	nbin := copyExecutable(t, n4wsBin) // in a 0755 folder alice can reach
+	bin := filepath.Dir(nbin)
 	wrapper := filepath.Join(bin, "n4ws-fstab")
 	writeFile(t, wrapper, []byte(strings.ReplaceAll(script, "/usr/local/bin/", bin+"/")))
 	if err := os.Chmod(wrapper, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	asAlice := func(script string) (string, error) {
+		return exe("", "su", "-s", "/bin/sh", alice, "-c", "GORACE=log_path="+home+"/race "+script)
+	}
 	expand := func(s string) string {
 		s = strings.ReplaceAll(s, "/home/alice", home)
-		return strings.ReplaceAll(s, "setuid=alice", "setuid="+me.Username)
+		return strings.ReplaceAll(s, "setuid=alice", "setuid="+alice)
 	}
 	store, mnt, opts := expand(f[0]), expand(f[1]), expand(f[3])
-	// The guide's preparation: the store exists and so does the mount point.
-	n4ws(t, store, "init")
-	mkdirs(t, mnt)
-	cleanupDocMount(t, store, mnt)
+	// The guide's preparation, as alice: the store exists and so does the
+	// mount point.
+	if out, err := asAlice(fmt.Sprintf("%s --store %s init && mkdir -p %s", nbin, store, mnt)); err != nil {
+		t.Fatalf("as %s: n4ws init, mkdir: %v\n%s", alice, err, out)
+	}
+	t.Cleanup(func() {
+		pid, _ := readPID(store)
+		cleanupUserMount(t, asAlice, nbin, store, mnt, pid, home)
+	})
 	// mount(8) runs: mount.fuse3 SOURCE MOUNTPOINT -o OPTIONS -t fuse.TYPE,
-	// with a plain environment (as at boot).
+	// as root with a plain environment (as at boot).
 	cmd := exec.Command(helper, store, mnt, "-o", opts, "-t", "fuse."+wrapper)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "GORACE=" + os.Getenv("GORACE")}
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "GORACE=log_path=" + home + "/race"}
 	cmd.WaitDelay = 5 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s %s -o %s -t fuse.%s: %v\n%s%s", helper, store, mnt, opts, wrapper, err, out, logTail(store))
@@ -383,21 +404,36 @@ func TestDocsFstab(t *testing.T) {
 	if !isMounted(mnt) {
 		t.Fatalf("mount.fuse3 returned 0 but %s is not mounted", mnt)
 	}
-	if names := lsNames(t, mnt); !slices.Equal(names, []string{"catalog", "exports", "library", "runs", "store.sqlite"}) {
-		t.Errorf("ls %s: %v", mnt, names)
+	ls, err := asAlice("ls " + mnt)
+	if names := strings.Fields(ls); err != nil || !slices.Equal(names, []string{"catalog", "exports", "library", "runs", "store.sqlite"}) {
+		t.Errorf("ls %s as %s: %v %v", mnt, alice, names, err)
 	}
 	pid, err := readPID(store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status"); err == nil {
-		uid := "?"
-		if m := regexp.MustCompile(`(?m)^Uid:\s+(\d+)`).FindSubmatch(b); m != nil {
-			uid = string(m[1])
-		}
-		if uid != me.Uid {
-			t.Errorf("the mount process runs as uid %s, want %s (setuid=%s)", uid, me.Uid, me.Username)
-		}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
 	}
-	unmount(t, store, mnt, pid)
+	got := "?"
+	if m := regexp.MustCompile(`(?m)^Uid:\s+(\d+)`).FindSubmatch(b); m != nil {
+		got = string(m[1])
+	}
+	if got != uid {
+		t.Errorf("the mount process runs as uid %s, want %s (setuid=%s)", got, uid, alice)
+	}
+	if o := mountOptions(mnt); !strings.Contains(o, "user_id="+uid) {
+		t.Errorf("/proc/mounts options for %s: %q, want user_id=%s (mounted by %s through fusermount3)", mnt, o, uid, alice)
+	}
+	// The guide: n4ws umount, as alice, unmounts it.
+	if out, err := asAlice(fmt.Sprintf("%s --store %s umount %s", nbin, store, mnt)); err != nil {
+		t.Fatalf("n4ws umount as %s: %v\n%s", alice, err, out)
+	}
+	if !waitGone(pid, 2*time.Second) {
+		t.Errorf("daemon %d still running after n4ws umount as %s", pid, alice)
+	}
+	if isMounted(mnt) {
+		t.Errorf("%s still mounted after n4ws umount as %s", mnt, alice)
+	}
 }

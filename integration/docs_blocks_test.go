@@ -20,6 +20,9 @@ type docBlock struct {
 	lang string // first word of the info string ("sh", "sql", "" ...)
 	text string // the body, without the fence's indentation
 	skip string // the reason of a "# docs-test: skip (reason)" first line
+	// output marks a ```text block preceded by "<!-- output -->": what the
+	// runnable block before it prints (see expectOutput).
+	output bool
 }
 
 func (b docBlock) String() string { return fmt.Sprintf("%s:%d (```%s)", b.file, b.line, b.lang) }
@@ -96,6 +99,7 @@ func parseDoc(t testing.TB, name string) []docBlock {
 		} else if reason, ok := htmlSkip(lines, b.line-1); ok {
 			b.skip = reason
 		}
+		b.output = b.lang == "text" && b.line >= 2 && strings.TrimSpace(lines[b.line-2]) == docsOutputMarker
 		blocks = append(blocks, b)
 	}
 	return blocks
@@ -166,6 +170,53 @@ func TestDocsBlocks(t *testing.T) {
 		checkBlocks(t, blocks)
 		if len(blocks) == 0 {
 			t.Errorf("%s: no code blocks found", doc)
+		}
+	}
+}
+
+// docsOutputMarker, on the line before a ```text fence, makes that block the
+// expected output of the runnable block before it.
+const docsOutputMarker = "<!-- output -->"
+
+// expectOutput checks that every non-empty line of an output block appears,
+// in order, within the lines a block printed. "…" in an expected line
+// stands for any text (paths, dates, sizes, ids); the rest is literal.
+func expectOutput(want, got string) error {
+	lines := strings.Split(got, "\n")
+	at := 0
+	for _, w := range strings.Split(want, "\n") {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			continue
+		}
+		parts := strings.Split(w, "…")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		re := regexp.MustCompile(strings.Join(parts, ".*"))
+		for at < len(lines) && !re.MatchString(lines[at]) {
+			at++
+		}
+		if at == len(lines) {
+			return fmt.Errorf("expected output line %q not found (in order) in what the block printed", w)
+		}
+		at++
+	}
+	return nil
+}
+
+// TestDocsExpectOutput checks the output matcher the docs test relies on:
+// lines in order, "…" for any text, and a missing or reordered line fails.
+func TestDocsExpectOutput(t *testing.T) {
+	got := "saved library/x.zip (4 files, 1202 bytes)\nTYPE NAME\nfiltered  pls  1202\n"
+	for want, ok := range map[string]bool{
+		"saved library/x.zip (… files, … bytes)\nfiltered  pls  …": true,
+		"filtered  pls  …\nsaved library/x.zip (…)":                false, // order
+		"saved library/y.zip (…)":                                  false,
+		"TYPE NAME.*":                                              false, // literal, not a regexp
+	} {
+		if err := expectOutput(want, got); (err == nil) != ok {
+			t.Errorf("expectOutput(%q): %v, want match %t", want, err, ok)
 		}
 	}
 }

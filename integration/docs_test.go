@@ -79,8 +79,16 @@ func runDoc(t *testing.T, doc string, r docRun) {
 		t.FailNow()
 	}
 	var runnable, ran, skipped []docBlock
+	expect := map[int]string{} // index in runnable -> expected output
+	var prev docBlock
 	for _, b := range blocks {
 		switch {
+		case b.output:
+			if len(runnable) == 0 || runnable[len(runnable)-1].line != prev.line {
+				t.Errorf("%v: %s follows %v, which the test does not run", b, docsOutputMarker, prev)
+			} else {
+				expect[len(runnable)-1] += b.text + "\n"
+			}
 		case b.skip != "":
 			skipped = append(skipped, b)
 		case b.isScript():
@@ -90,9 +98,12 @@ func runDoc(t *testing.T, doc string, r docRun) {
 		case b.lang == "sh" || b.lang == "python" || b.lang == "sql":
 			runnable = append(runnable, b)
 		}
+		if !b.output {
+			prev = b
+		}
 	}
 	var sqlUnrun []docBlock
-	for _, b := range runnable {
+	for i, b := range runnable {
 		start := time.Now()
 		var out string
 		var err error
@@ -114,6 +125,11 @@ func runDoc(t *testing.T, doc string, r docRun) {
 			t.Fatalf("%v failed: %v\n--- block ---\n%s\n--- output ---\n%s", b, err, b.text, out)
 		}
 		t.Logf("%v ran in %v:\n%s", b, time.Since(start).Round(time.Millisecond), out)
+		if want, ok := expect[i]; ok {
+			if err := expectOutput(want, out); err != nil {
+				t.Fatalf("%v: %v\n--- block ---\n%s\n--- output ---\n%s", b, err, b.text, out)
+			}
+		}
 		ran = append(ran, b)
 	}
 	if len(ran)+len(sqlUnrun) != len(runnable) {

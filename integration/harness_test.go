@@ -230,7 +230,15 @@ func processGone(pid int) bool {
 		return true
 	}
 	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
+	if i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X') {
+		return i < 0 || i+2 >= len(b)
+	}
+	// A Go process is multi-threaded: after SIGKILL its leader thread can
+	// show Z while other threads are still exiting, and the fd table (with
+	// the store's flock) is only released when the last one is gone. So a
+	// zombie leader counts as gone only once it is the last task left.
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	return err != nil || len(tasks) <= 1
 }
 
 func waitGone(pid int, d time.Duration) bool {

@@ -17,7 +17,15 @@ while IFS=: read -r file name; do
 	echo "fuzz: $pkg $name for $FUZZTIME"
 	if ! $GO test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-5s}" -parallel "${FUZZ_PARALLEL:-2}" "$pkg" >"$log" 2>&1; then
 		cat "$log"
-		fail=1
+		# go test -fuzz can end with "context deadline exceeded" and no failing
+		# input when -fuzztime runs out while a worker is busy (seen on a loaded
+		# 2-core machine). That found nothing: say so, but fail only on a real
+		# finding, which go always reports as "Failing input written to …".
+		if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+			echo "fuzz: warning: $pkg $name stopped at its deadline with no failing input"
+		else
+			fail=1
+		fi
 		continue
 	fi
 	# "fuzz: elapsed: 10s, execs: 123456 (12345/sec), new interesting: ..." is go's last progress line.

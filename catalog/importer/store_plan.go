@@ -222,15 +222,24 @@ var storeTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", 
 // rowTime is the pipeline's completion (else creation) time, else the
 // store's modification time.
 func (s *storeImport) rowTime(pr dbRow) time.Time {
+	if t, ok := (StorePipeline{row: pr}).Time(); ok {
+		return t
+	}
+	return s.mtime
+}
+
+// Time is the pipeline's completion time, else its creation time (UTC,
+// SQLite's current_timestamp); ok is false when the row has neither.
+func (p StorePipeline) Time() (time.Time, bool) {
 	for _, k := range []string{"completed_at", "created_at"} {
-		v := pr.str(k)
+		v := p.row.str(k)
 		for _, l := range storeTimeLayouts {
 			if t, err := time.Parse(l, v); err == nil {
-				return t
+				return t, true
 			}
 		}
 	}
-	return s.mtime
+	return time.Time{}, false
 }
 
 // jsonValue decodes a TEXT column holding JSON (plain float64 numbers, so

@@ -59,13 +59,19 @@ func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 // if it fails. python3 is required (under CI=true as everywhere else).
 func Run(t testing.TB, mode, ws string, args ...string) {
 	t.Helper()
+	cmd := Command(t, mode, ws, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("standin.py %s %v: %v\n%s", mode, args, err, out)
+	}
+}
+
+// Command is the stand-in's command, to start it in the background.
+func Command(t testing.TB, mode, ws string, args ...string) *exec.Cmd {
+	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("the nirs4all stand-in needs python3: %v", err)
 	}
 	full := append([]string{filepath.Join(Dir(), "standin.py"), mode, "--workspace", ws, "--parquetw", Parquetw(t)}, args...)
-	cmd := exec.Command(py, full...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("standin.py %s %v: %v\n%s", mode, args, err, out)
-	}
+	return exec.Command(py, full...)
 }

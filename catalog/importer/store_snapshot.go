@@ -30,14 +30,21 @@ func SnapshotStore(ctx context.Context, dbPath string) (string, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	dst := filepath.Join(tmp, "store.sqlite")
-	if err := backupInto(ctx, dbPath, dst); err != nil {
+	if err := BackupStore(ctx, dbPath, dst); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("snapshot %s: %w", dbPath, err)
 	}
 	return dst, cleanup, nil
 }
 
-func backupInto(ctx context.Context, src, dst string) error {
+// BackupStore copies the database src into the new file dst with SQLite's
+// backup API (see SnapshotStore).
+//
+// Never call it in the process that serves the FUSE mount src is on:
+// SQLite's unix VFS holds a process-wide mutex while it opens and locks
+// files, and the mount's own SQLite calls (its index) would wait for it
+// while it waits for the mount. The mount runs it in a child process.
+func BackupStore(ctx context.Context, src, dst string) error {
 	if _, err := os.Stat(src); err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ type loopState struct {
 	pending   bool
 	first     time.Time // of the changes not yet projected
 	last      time.Time
-	dbChanged bool      // a store.sqlite* change among them
+	walEvent  bool      // a change of store.sqlite-wal among them (nirs4all may have closed)
 	reading   bool      // a pass is reading store.sqlite
 	selfUntil time.Time // store.sqlite* changes before this are the pass's own
 }
@@ -53,7 +53,7 @@ func (p *Projector) Notify(rel string) {
 		l.mu.Unlock()
 		return
 	}
-	l.markLocked(now, db)
+	l.markLocked(now, rel == "store.sqlite-wal")
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -62,12 +62,12 @@ func (p *Projector) Notify(rel string) {
 }
 
 // call with mu held
-func (l *loopState) markLocked(now time.Time, db bool) {
+func (l *loopState) markLocked(now time.Time, wal bool) {
 	if !l.pending {
 		l.pending, l.first = true, now
 	}
 	l.last = now
-	l.dbChanged = l.dbChanged || db
+	l.walEvent = l.walEvent || wal
 }
 
 // Run projects once at start (the store may have changed while nothing
@@ -76,7 +76,7 @@ func (l *loopState) markLocked(now time.Time, db bool) {
 func (p *Projector) Run(ctx context.Context) error {
 	l := &p.loop
 	l.mu.Lock()
-	l.markLocked(time.Now().Add(-maxDelay), true)
+	l.markLocked(time.Now().Add(-maxDelay), false)
 	l.mu.Unlock()
 	for {
 		wait, run := p.due()
@@ -102,7 +102,7 @@ func (p *Projector) Run(ctx context.Context) error {
 func (p *Projector) due() (time.Duration, bool) {
 	l := &p.loop
 	l.mu.Lock()
-	pending, first, last, db := l.pending, l.first, l.last, l.dbChanged
+	pending, first, last, wal := l.pending, l.first, l.last, l.walEvent
 	l.mu.Unlock()
 	if !pending {
 		return time.Hour, false
@@ -112,7 +112,7 @@ func (p *Projector) due() (time.Duration, bool) {
 	if lim := first.Add(maxDelay); lim.Before(at) {
 		at = lim
 	}
-	if db && p.storeClosed() {
+	if wal && p.storeClosed() {
 		at = now // nirs4all closed its store: show the end of its run now
 	}
 	if d := at.Sub(now); d > 0 {
@@ -132,7 +132,7 @@ func (p *Projector) storeClosed() bool {
 func (p *Projector) passOnce(ctx context.Context) {
 	l := &p.loop
 	l.mu.Lock()
-	l.pending, l.dbChanged, l.reading = false, false, true
+	l.pending, l.walEvent, l.reading = false, false, true
 	l.mu.Unlock()
 	before := p.dbState()
 	start := time.Now()
@@ -141,9 +141,9 @@ func (p *Projector) passOnce(ctx context.Context) {
 	l.mu.Lock()
 	l.reading, l.selfUntil = false, time.Now().Add(selfGrace)
 	if err != nil {
-		l.markLocked(time.Now().Add(retryDelay-quietDelay), true)
+		l.markLocked(time.Now().Add(retryDelay-quietDelay), false)
 	} else if before.changedBy(after) {
-		l.markLocked(time.Now().Add(-quietDelay), true) // another writer committed while we read
+		l.markLocked(time.Now().Add(-quietDelay), false) // another writer committed while we read
 	}
 	l.mu.Unlock()
 	if err != nil {

@@ -40,7 +40,12 @@ type Options struct {
 	// Workspace is the folder nirs4all writes (the mount point): its
 	// store.sqlite is read there, through SQLite's own locks.
 	Workspace string
-	Logger    *slog.Logger
+	// Snapshot copies the live database db into the new file dst,
+	// consistently (importer.BackupStore, the default). A mount passes
+	// one that runs it in another process: SQLite cannot open a file of
+	// a mount served by its own process (see importer.BackupStore).
+	Snapshot func(ctx context.Context, db, dst string) error
+	Logger   *slog.Logger
 }
 
 // Projector keeps runs/ in step with a workspace's store.sqlite.
@@ -55,6 +60,9 @@ type Projector struct {
 func New(ctx context.Context, opts Options) (*Projector, error) {
 	if err := opts.Store.EnsureSchema(ctx, "live", migrations); err != nil {
 		return nil, err
+	}
+	if opts.Snapshot == nil {
+		opts.Snapshot = importer.BackupStore
 	}
 	l := opts.Logger
 	if l == nil {
@@ -99,12 +107,19 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
 		return rep, nil
 	}
-	snapFile, cleanup, err := importer.SnapshotStore(ctx, db)
+	tmp, err := os.MkdirTemp("", "n4ws-live-")
 	if err != nil {
 		return rep, err
 	}
-	defer cleanup()
+	defer os.RemoveAll(tmp)
+	snapFile := filepath.Join(tmp, "store.sqlite")
+	if err := p.opts.Snapshot(ctx, db, snapFile); err != nil {
+		return rep, fmt.Errorf("snapshot %s: %w", db, err)
+	}
 	snap, err := importer.LoadSnapshotFile(snapFile, os.DirFS(p.opts.Workspace))
+	if errors.Is(err, importer.ErrNotWorkspace) {
+		return rep, nil // not (yet) a nirs4all store: no pipelines table
+	}
 	if err != nil {
 		return rep, err
 	}

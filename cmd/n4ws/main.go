@@ -58,6 +58,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newInitCmd(g), newMountCmd(g), newUmountCmd(g), newStatsCmd(g),
 		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g))
 	registerBundleCmds(root, g)
+	root.AddCommand(newSnapshotStoreCmd())
 	return root
 }
 

@@ -5,17 +5,21 @@ package live
 // time and wakes Run, which never runs on a request's goroutine: a pass
 // starts 300 ms after the last change, at most 1.5 s after the first one
 // under sustained writes, and at once when nirs4all closed its store
-// (its -wal is gone). The projector's own snapshot opens store.sqlite
-// through the mount too, which creates and removes -wal and -shm: those
-// changes, made while a pass reads, are not taken as nirs4all's. Instead,
-// a pass compares store.sqlite and its -wal before and after it reads and
-// runs again when another writer changed them meanwhile.
+// (its -wal is gone).
+//
+// A pass runs only if store.sqlite or its -wal changed since the state
+// seen just before the last pass's snapshot. That state is read where the
+// files really are (Options.StatDir: the mount's backing folder, whose
+// sizes and times the kernel does not cache), and it ignores what our own
+// snapshot does to them: its SQLite connection creates an empty -wal when
+// there is none and removes it again, and never writes the database or
+// -wal frames. So the changes our own reading makes wake Run but start no
+// pass, while a commit of nirs4all, even one made while we read, does.
 
 import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 )
@@ -23,20 +27,19 @@ import (
 const (
 	quietDelay = 300 * time.Millisecond  // after the last change
 	maxDelay   = 1500 * time.Millisecond // after the first change, under sustained writes
-	selfGrace  = 200 * time.Millisecond  // our snapshot's last releases arrive after close returns
 	retryDelay = 2 * time.Second         // after a failed pass
 )
 
 type loopState struct {
 	wake chan struct{} // read only (the channel): buffered 1
 
-	mu        sync.Mutex // protects the following
-	pending   bool
-	first     time.Time // of the changes not yet projected
-	last      time.Time
-	walEvent  bool      // a change of store.sqlite-wal among them (nirs4all may have closed)
-	reading   bool      // a pass is reading store.sqlite
-	selfUntil time.Time // store.sqlite* changes before this are the pass's own
+	mu       sync.Mutex // protects the following
+	pending  bool
+	first    time.Time // of the changes not yet looked at
+	last     time.Time
+	walEvent bool    // a change of store.sqlite-wal among them (nirs4all may have closed)
+	seen     dbState // the store's files just before the last successful pass
+	passed   bool    // seen is set
 }
 
 func newLoopState() loopState { return loopState{wake: make(chan struct{}, 1)} }
@@ -46,14 +49,8 @@ func newLoopState() loopState { return loopState{wake: make(chan struct{}, 1)} }
 // blocks and does no I/O.
 func (p *Projector) Notify(rel string) {
 	l := &p.loop
-	now := time.Now()
-	db := strings.HasPrefix(rel, "store.sqlite")
 	l.mu.Lock()
-	if db && (l.reading || now.Before(l.selfUntil)) {
-		l.mu.Unlock()
-		return
-	}
-	l.markLocked(now, rel == "store.sqlite-wal")
+	l.markLocked(time.Now(), rel == "store.sqlite-wal")
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -98,11 +95,12 @@ func (p *Projector) Run(ctx context.Context) error {
 }
 
 // due says whether a pass should start now, else how long to wait (an
-// hour when nothing is pending: Notify wakes Run).
+// hour when nothing is pending: Notify wakes Run). Pending changes that
+// left the store's files as the last pass saw them are dropped.
 func (p *Projector) due() (time.Duration, bool) {
 	l := &p.loop
 	l.mu.Lock()
-	pending, first, last, wal := l.pending, l.first, l.last, l.walEvent
+	pending, first, last, wal, seen, passed := l.pending, l.first, l.last, l.walEvent, l.seen, l.passed
 	l.mu.Unlock()
 	if !pending {
 		return time.Hour, false
@@ -112,38 +110,48 @@ func (p *Projector) due() (time.Duration, bool) {
 	if lim := first.Add(maxDelay); lim.Before(at) {
 		at = lim
 	}
-	if wal && p.storeClosed() {
-		at = now // nirs4all closed its store: show the end of its run now
-	}
 	if d := at.Sub(now); d > 0 {
+		if wal && p.storeClosed() {
+			return 0, p.dropIfSeen(seen, passed) // nirs4all closed its store: show the end of its run now
+		}
 		return d, false
 	}
-	return 0, true
+	return 0, p.dropIfSeen(seen, passed)
+}
+
+// dropIfSeen clears the pending changes and says false when the store's
+// files are as the last pass saw them.
+func (p *Projector) dropIfSeen(seen dbState, passed bool) bool {
+	if !passed || p.dbState() != seen {
+		return true
+	}
+	l := &p.loop
+	l.mu.Lock()
+	l.pending, l.walEvent = false, false
+	l.mu.Unlock()
+	return false
 }
 
 // storeClosed: store.sqlite is there and its -wal is not (nirs4all
 // checkpoints and removes it when it closes the store).
 func (p *Projector) storeClosed() bool {
-	_, err := os.Stat(filepath.Join(p.opts.Workspace, "store.sqlite-wal"))
-	_, err2 := os.Stat(filepath.Join(p.opts.Workspace, "store.sqlite"))
-	return os.IsNotExist(err) && err2 == nil
+	s := p.dbState()
+	return s.db.ok && !s.wal.ok
 }
 
 func (p *Projector) passOnce(ctx context.Context) {
 	l := &p.loop
 	l.mu.Lock()
-	l.pending, l.walEvent, l.reading = false, false, true
+	l.pending, l.walEvent = false, false
 	l.mu.Unlock()
 	before := p.dbState()
 	start := time.Now()
 	rep, err := p.Pass(ctx)
-	after := p.dbState()
 	l.mu.Lock()
-	l.reading, l.selfUntil = false, time.Now().Add(selfGrace)
 	if err != nil {
 		l.markLocked(time.Now().Add(retryDelay-quietDelay), false)
-	} else if before.changedBy(after) {
-		l.markLocked(time.Now().Add(-quietDelay), false) // another writer committed while we read
+	} else {
+		l.seen, l.passed = before, true
 	}
 	l.mu.Unlock()
 	if err != nil {
@@ -173,24 +181,14 @@ func statFile(p string) fileState {
 	return fileState{ok: true, size: st.Size(), mtime: st.ModTime().UnixNano()}
 }
 
+// dbState is store.sqlite's and its -wal's state, an empty -wal counted
+// as none: our snapshot's connection creates one and removes it, which is
+// no change of the store.
 func (p *Projector) dbState() dbState {
-	base := filepath.Join(p.opts.Workspace, "store.sqlite")
-	return dbState{db: statFile(base), wal: statFile(base + "-wal")}
-}
-
-// changedBy reports whether a writer other than our reader changed the
-// store between the two states. Our reader never writes the db nor -wal
-// frames: it only creates an empty -wal when none is there and removes
-// it again when it is the last connection.
-func (b dbState) changedBy(a dbState) bool {
-	switch {
-	case b.db != a.db:
-		return true
-	case !a.wal.ok:
-		return false
-	case !b.wal.ok:
-		return a.wal.size > 0
-	default:
-		return b.wal != a.wal
+	base := filepath.Join(p.opts.StatDir, "store.sqlite")
+	s := dbState{db: statFile(base), wal: statFile(base + "-wal")}
+	if s.wal.ok && s.wal.size == 0 {
+		s.wal = fileState{}
 	}
+	return s
 }

@@ -40,6 +40,10 @@ type Options struct {
 	// Workspace is the folder nirs4all writes (the mount point): its
 	// store.sqlite is read there, through SQLite's own locks.
 	Workspace string
+	// StatDir is where store.sqlite and its -wal really are, to tell
+	// whether they changed (default Workspace). A mount passes its backing
+	// folder: the kernel caches the attributes of the mount's files.
+	StatDir string
 	// Snapshot copies the live database db into the new file dst,
 	// consistently (importer.BackupStore, the default). A mount passes
 	// one that runs it in another process: SQLite cannot open a file of
@@ -60,6 +64,9 @@ type Projector struct {
 func New(ctx context.Context, opts Options) (*Projector, error) {
 	if err := opts.Store.EnsureSchema(ctx, "live", migrations); err != nil {
 		return nil, err
+	}
+	if opts.StatDir == "" {
+		opts.StatDir = opts.Workspace
 	}
 	if opts.Snapshot == nil {
 		opts.Snapshot = importer.BackupStore

@@ -24,16 +24,17 @@ type projection struct {
 	wg    sync.WaitGroup
 }
 
-// newProjection prepares the projection of the workspace mounted at mnt.
+// newProjection prepares the projection of the workspace mounted at mnt,
+// whose store.sqlite really lives in statDir (the mount's native folder).
 // The projector writes through a store handle of its own opened with
 // LogChanges, like a CLI command, so that the mount's change poller drops
 // the kernel's cached entries and listings of the folders it writes.
-func newProjection(ctx context.Context, dir, mnt string) (*projection, error) {
+func newProjection(ctx context.Context, dir, mnt, statDir string) (*projection, error) {
 	s, err := backing.Open(ctx, dir, backing.Options{LogChanges: true, Logger: slog.Default()})
 	if err != nil {
 		return nil, err
 	}
-	p, err := live.New(ctx, live.Options{Store: s, Workspace: mnt, Snapshot: snapshotInChild, Logger: slog.Default()})
+	p, err := live.New(ctx, live.Options{Store: s, Workspace: mnt, StatDir: statDir, Snapshot: snapshotInChild, Logger: slog.Default()})
 	if err != nil {
 		s.Close()
 		return nil, err

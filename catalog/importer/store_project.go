@@ -110,6 +110,7 @@ func (s *Snapshot) Fingerprint(p StorePipeline) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	enc.Encode(rowMap(p.row, "n4ws_rowid"))
+	enc.Encode(rowMap(s.d.Runs[p.RunID])) // the manifest shows the run's row too
 	for _, ch := range s.d.Chains[p.ID] {
 		enc.Encode(rowMap(ch))
 	}

@@ -121,3 +121,28 @@ func (tx *Tx) RenamePinned(parent uint64, from, to string) error {
 	}
 	return tx.moveEntry(parent, from, parent, to, src, time.Now().UnixNano())
 }
+
+// CreateFileOfBlob creates the ordinary regular file name (mode perm,
+// writable and removable like any file) in directory parent whose content
+// is the existing blob d of the given size: a reference, no copy. The live
+// projection shows nirs4all's artifacts under runs/ this way. ErrExists
+// when the name is taken; ErrNotFound when the blob is not in the store.
+func (tx *Tx) CreateFileOfBlob(parent uint64, name string, d Digest, size int64, perm uint32, mtime time.Time) (Attr, error) {
+	if err := checkName(name); err != nil {
+		return Attr{}, err
+	}
+	var n int
+	if err := tx.queryRow(`SELECT count(*) FROM blobs WHERE hash = ?`, d[:]).Scan(&n); err != nil || n == 0 {
+		return Attr{}, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+	}
+	a, err := tx.mknod(parent, name, NewNode{Mode: syscall.S_IFREG | perm&0o7777}, 0)
+	if err != nil {
+		return a, fmt.Errorf("create %q: %w", name, err)
+	}
+	if err := tx.RefBlob(d); err != nil {
+		return a, err
+	}
+	a.Blob, a.Size, a.Mtime = d, size, mtime
+	_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ? WHERE ino = ?`, d[:], size, mtime.UnixNano(), a.Ino)
+	return a, err
+}

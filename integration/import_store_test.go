@@ -86,10 +86,9 @@ func TestImportStore(t *testing.T) {
 		t.Errorf("first import:\n%s", out)
 	}
 	ds := filepath.Join(mnt, "runs/soy")
-	cmpFiles(t, filepath.Join(ws, "store.sqlite"), filepath.Join(ds, "_nirs4all/store.sqlite"))
 	cmpFiles(t, filepath.Join(ws, "arrays/soy.parquet"), filepath.Join(ds, "_nirs4all/arrays/soy.parquet"))
-	cmpFiles(t, filepath.Join(ws, "artifacts/9b/"+soySHA+".joblib"), filepath.Join(ds, "_binaries/PLSRegression_9be4d1.joblib"))
-	if got := readFile(t, filepath.Join(ds, "0002_pls_bbbbbb/manifest.yaml")); !strings.Contains(got, "path: PLSRegression_9be4d1.joblib") {
+	cmpFiles(t, filepath.Join(ws, "artifacts/9b/"+soySHA+".joblib"), filepath.Join(ds, "_binaries/artifact_PLSRegression_9be4d1aa0011.joblib"))
+	if got := readFile(t, filepath.Join(ds, "0002_pls_bbbbbb/manifest.yaml")); !strings.Contains(got, "path: artifact_PLSRegression_9be4d1aa0011.joblib") {
 		t.Errorf("manifest.yaml:\n%s", got)
 	}
 	wantBest(t, ds, "0002_pls_bbbbbb", filepath.Join(ds, "0002_pls_bbbbbb/predictions.csv"))

@@ -21,9 +21,14 @@ import (
 // importInto plans and applies a workspace import into s.
 func importInto(t *testing.T, s *backing.Store, ws string) *Plan {
 	t.Helper()
+	return importFrom(t, s, os.DirFS(ws))
+}
+
+// importFrom plans and applies the import of the workspace src into s.
+func importFrom(t *testing.T, s *backing.Store, src fs.FS) *Plan {
+	t.Helper()
 	ctx := context.Background()
 	tree := catalog.StoreTree{S: s}
-	src := os.DirFS(ws)
 	plan, err := PlanWorkspace(ctx, src, tree, "")
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // dbRow is one table row: column → value (text for TEXT and BLOB).
@@ -48,23 +49,25 @@ func (r dbRow) str(k string) string {
 type storeData struct {
 	Version   int64
 	Runs      map[string]dbRow // run_id →
-	Pipelines []dbRow          // sorted by created_at, pipeline_id
+	Pipelines []dbRow          // sorted by created_at, then rowid
 	Chains    map[string][]dbRow
 	Preds     map[string][]dbRow // pipeline_id →
 	Artifacts map[string]dbRow   // artifact_id →
 }
 
-// planOtherLayout routes the layouts that have no runs/ folder: a nirs4all
-// store (store.sqlite; store.duckdb is refused) and era 0 (results/). ok is
+// planOtherLayout routes the layouts that are not folder workspaces: a
+// nirs4all store (store.sqlite, even beside a runs/ folder, as at the root
+// of an n4ws mount; store.duckdb is refused) and era 0 (results/). ok is
 // false for a folder workspace with runs/, left to scanWorkspace.
 func planOtherLayout(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, bool, error) {
+	if isFile(src, "store.sqlite") {
+		p, err := planStoreImport(ctx, src, t, only)
+		return p, true, err
+	}
 	if isDir(src, "runs") {
 		return nil, false, nil
 	}
 	switch {
-	case isFile(src, "store.sqlite"):
-		p, err := planStoreImport(ctx, src, t, only)
-		return p, true, err
 	case isFile(src, "store.duckdb"):
 		return nil, true, fmt.Errorf("%w that n4ws can read: store.duckdb is the DuckDB store of nirs4all 0.7–0.10 (FORMATS §0 era D), which n4ws does not read; open the workspace once with nirs4all ≥ 0.11 (it migrates store.duckdb to store.sqlite), then import it", ErrNotWorkspace)
 	case isDir(src, "results"):
@@ -84,10 +87,19 @@ func isFile(src fs.FS, name string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// readStore copies store.sqlite (and its -wal, whose committed pages are
-// part of the database) to a temporary folder and reads it read-only there:
-// the workspace itself is never opened for writing.
-func readStore(src fs.FS) (*storeData, error) {
+// readStore reads a consistent snapshot of store.sqlite (SnapshotStore)
+// when the workspace is a folder of this machine (OSDir); any other fs.FS
+// (tests) is copied out, -wal included, which is safe only when nothing
+// writes it. The workspace itself is never opened for writing.
+func readStore(ctx context.Context, src fs.FS) (*storeData, error) {
+	if d, ok := src.(OSDirFS); ok {
+		snap, cleanup, err := SnapshotStore(ctx, filepath.Join(d.Root, "store.sqlite"))
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		return ReadStoreFile(snap)
+	}
 	tmp, err := os.MkdirTemp("", "n4ws-import-store-")
 	if err != nil {
 		return nil, err
@@ -103,17 +115,24 @@ func readStore(src fs.FS) (*storeData, error) {
 			return nil, err
 		}
 	}
-	mode := "?mode=ro"
-	if _, err := os.Stat(db0 + "-wal"); err == nil {
-		mode = "" // replaying the WAL needs a writable copy
-	}
-	db, err := sql.Open("sqlite3", "file:"+db0+mode)
+	db, err := sql.Open("sqlite3", "file:"+db0)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	return loadStore(db)
 }
+
+// OSDirFS is a workspace folder of this machine: os.DirFS(Root), whose
+// store.sqlite can be opened by path with SQLite's own locking.
+type OSDirFS struct {
+	fs.FS
+	Root string
+}
+
+// OSDir returns the workspace folder root as an fs.FS that readStore can
+// snapshot with SQLite's backup API.
+func OSDir(root string) OSDirFS { return OSDirFS{FS: os.DirFS(root), Root: root} }
 
 // copyOut streams the workspace file name to the local file dst.
 func copyOut(src fs.FS, name, dst string) error {
@@ -138,7 +157,7 @@ func loadStore(db *sql.DB) (*storeData, error) {
 	if err := db.QueryRow("PRAGMA user_version").Scan(&d.Version); err != nil {
 		return nil, fmt.Errorf("%w: not an SQLite database (%v)", ErrNotWorkspace, err)
 	}
-	pipes, err := queryTable(db, "pipelines")
+	pipes, err := queryRows(db, "SELECT rowid AS n4ws_rowid, * FROM pipelines", "pipelines")
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		return nil, fmt.Errorf("%w: no pipelines table: not a nirs4all store (schema v5)", ErrNotWorkspace)
 	}
@@ -150,7 +169,10 @@ func loadStore(db *sql.DB) (*storeData, error) {
 		if a != b {
 			return a < b
 		}
-		return pipes[i].str("pipeline_id") < pipes[j].str("pipeline_id")
+		// created_at has one-second resolution: insertion order breaks ties.
+		ri, _ := nirs4all.AsInt(pipes[i]["n4ws_rowid"])
+		rj, _ := nirs4all.AsInt(pipes[j]["n4ws_rowid"])
+		return ri < rj
 	})
 	d.Pipelines = pipes
 	for _, tb := range []struct {
@@ -176,7 +198,11 @@ func loadStore(db *sql.DB) (*storeData, error) {
 // queryTable reads every row of a table, in rowid order, whatever its
 // columns: the schema grew over versions.
 func queryTable(db *sql.DB, table string) ([]dbRow, error) {
-	rows, err := db.Query("SELECT * FROM " + table)
+	return queryRows(db, "SELECT * FROM "+table, table)
+}
+
+func queryRows(db *sql.DB, query, table string) ([]dbRow, error) {
+	rows, err := db.Query(query)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", table, err)
 	}

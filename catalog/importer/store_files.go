@@ -1,21 +1,18 @@
 package importer
 
-// The files of a store import: manifest.yaml from the pipelines, chains
-// and artifacts tables, the binaries, the prediction arrays of
-// arrays/<ds>.parquet, and the store's own files kept under _nirs4all/.
+// The files of a projected store pipeline: manifest.yaml from the
+// pipelines, chains and artifacts tables, and the prediction arrays of
+// arrays/<ds>.parquet.
 
 import (
-	"context"
 	"errors"
 	"io/fs"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
@@ -35,7 +32,7 @@ type storeManifest struct {
 	Chains          []map[string]any `yaml:"store_chains"`
 }
 
-func (s *storeImport) manifest(pr dbRow, dest string, bins map[string]string) []byte {
+func (s *Snapshot) manifest(pr dbRow, dest string, bins map[string]string) []byte {
 	steps := jsonValue(pr.str("expanded_config"))
 	if m, ok := steps.(map[string]any); ok {
 		for _, k := range []string{"steps", "pipeline"} {
@@ -50,7 +47,7 @@ func (s *storeImport) manifest(pr dbRow, dest string, bins map[string]string) []
 	}
 	m := storeManifest{PipelineID: dest, Name: pr.str("name"), Dataset: pr.str("dataset_name"),
 		CreatedAt: pr.str("created_at"), Version: "1.0", StorePipelineID: pr.str("pipeline_id"),
-		Pipeline: map[string]any{"steps": steps}, StorePipeline: rowMap(pr, "expanded_config"),
+		Pipeline: map[string]any{"steps": steps}, StorePipeline: rowMap(pr, "expanded_config", "n4ws_rowid"),
 		Artifacts: []map[string]any{}, Chains: []map[string]any{}}
 	if run, ok := s.d.Runs[pr.str("run_id")]; ok {
 		m.Run = rowMap(run)
@@ -62,8 +59,17 @@ func (s *storeImport) manifest(pr dbRow, dest string, bins map[string]string) []
 		s.collectIDs(cm, ids)
 		if st, ok := cm["steps"].([]any); ok {
 			for _, e := range st {
-				if em, ok := e.(map[string]any); ok && em["artifact_id"] != nil {
+				em, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				if em["artifact_id"] != nil { // before 0.11
 					stepOf[asStr(em["artifact_id"])] = em["step_idx"]
+				}
+				if ids, ok := em["artifact_ids"].([]any); ok { // 0.11: a list
+					for _, id := range ids {
+						stepOf[asStr(id)] = em["step_idx"]
+					}
 				}
 			}
 		}
@@ -78,7 +84,7 @@ func (s *storeImport) manifest(pr dbRow, dest string, bins map[string]string) []
 	return b
 }
 
-func (s *storeImport) artifactItem(id, bin string, step any) map[string]any {
+func (s *Snapshot) artifactItem(id, bin string, step any) map[string]any {
 	a := s.d.Artifacts[id]
 	it := rowMap(a)
 	it["name"], it["class_name"] = binClass(a.str("operator_class")), a.str("operator_class")
@@ -109,7 +115,7 @@ func sortedIDs(m map[string]bool) []string {
 }
 
 // collectIDs adds every string of v that is an artifact_id of the store.
-func (s *storeImport) collectIDs(v any, ids map[string]bool) {
+func (s *Snapshot) collectIDs(v any, ids map[string]bool) {
 	switch x := v.(type) {
 	case string:
 		if _, ok := s.d.Artifacts[x]; ok {
@@ -128,88 +134,60 @@ func (s *storeImport) collectIDs(v any, ids map[string]bool) {
 
 func binClass(c string) string { return folderName(nirs4all.ShortClass(c)) }
 
-// binName is the era A/B name of a binary: <Class>_<sha256[:6]>.<ext>.
-func binName(a dbRow) string {
-	ap := a.str("artifact_path")
-	h := strings.TrimPrefix(a.str("content_hash"), "sha256:")
-	if len(h) < 6 {
-		h = strings.TrimSuffix(path.Base(ap), path.Ext(ap))
-	}
-	if len(h) > 6 {
-		h = h[:6]
-	}
-	return binClass(a.str("operator_class")) + "_" + folderName(h) + path.Ext(ap)
-}
-
-// planBinaries copies the binaries the dataset's chains use to
-// runs/<ds>/_binaries/ and returns artifact_id → file name there.
-func (s *storeImport) planBinaries(ctx context.Context, ds string, pipes []dbRow, planned map[string]backing.Digest) (map[string]string, error) {
-	ids := map[string]bool{}
-	for _, pr := range pipes {
-		for _, ch := range s.d.Chains[pr.str("pipeline_id")] {
-			s.collectIDs(rowMap(ch), ids)
-		}
-	}
-	base := "runs/" + ds + "/"
-	out := map[string]string{}
-	for _, id := range sortedIDs(ids) {
-		a := s.d.Artifacts[id]
-		ap := a.str("artifact_path")
-		if ap == "" || !fs.ValidPath("artifacts/"+ap) || !isFile(s.src, "artifacts/"+ap) {
-			s.p.note("artifact %s (%s): no file artifacts/%s: not imported", id, a.str("operator_class"), ap)
-			continue
-		}
-		out[id] = binName(a)
-		s.used[ap] = true
-		if err := s.p.sharedOne(ctx, s.src, s.t, "artifacts/"+ap, base+"_binaries/"+out[id], base+importDir+"/artifacts/"+ap, planned); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// storeArrays is one prediction's arrays; tomb marks a deleted prediction.
+// storeArrays is one prediction's arrays.
 type storeArrays struct {
 	yt, yp, idx []float64
-	tomb        bool
 }
 
 var arraysUnsafe = regexp.MustCompile(`[/\\:*?"<>|\s.]+`)
 
+// arraysFile is nirs4all's arrays/<ds>.parquet (array_store.py
+// _sanitize_dataset_filename).
 func arraysFile(ds string) string {
-	return "arrays/" + arraysUnsafe.ReplaceAllString(ds, "_") + ".parquet"
+	n := strings.Trim(arraysUnsafe.ReplaceAllString(ds, "_"), "_")
+	if n == "" {
+		n = "unnamed"
+	}
+	return "arrays/" + n + ".parquet"
 }
 
-// loadArrays reads arrays/<ds>.parquet (later row groups win) and marks
-// the predictions listed in arrays/_tombstones.json.
-func (s *storeImport) loadArrays(ds string) map[string]storeArrays {
+// loadArraysFile reads a dataset's arrays (later rows win: nirs4all
+// appends and compacts later).
+func loadArraysFile(src fs.FS, f string, note func(string, ...any)) map[string]storeArrays {
 	out := map[string]storeArrays{}
-	f := arraysFile(ds)
-	s.dsArr[path.Base(f)] = true
-	data, err := fs.ReadFile(s.src, f)
+	data, err := fs.ReadFile(src, f)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		s.p.note("%s: no %s: its predictions have no arrays", ds, f)
+		note("no %s: its predictions have no arrays", f)
 	case err != nil:
-		s.p.note("%s: unreadable (%v)", f, err)
+		note("%s: unreadable (%v)", f, err)
 	default:
 		rows, err := readParquetRows(data)
 		if err != nil {
-			s.p.note("%s: cannot read predictions (%v): stored as is, no metrics synthesised from it", f, err)
+			note("%s: cannot read predictions (%v): no metrics synthesised from it", f, err)
 		}
 		for _, r := range rows {
 			out[r.str("prediction_id")] = storeArrays{yt: r.floats("y_true"), yp: r.floats("y_pred"), idx: r.floats("sample_indices")}
 		}
 	}
-	if data, err := fs.ReadFile(s.src, "arrays/_tombstones.json"); err == nil {
-		v, err := nirs4all.DecodeJSON(data)
-		if err != nil {
-			s.p.note("arrays/_tombstones.json: %v: no prediction left out as deleted", err)
-		}
-		if m, ok := v.(map[string]any); ok {
-			for id := range m {
-				out[id] = storeArrays{tomb: true}
-			}
+	return out
+}
+
+// readTombstones reads arrays/_tombstones.json: predictions nirs4all
+// deleted whose arrays wait for a compaction.
+func readTombstones(src fs.FS, note func(string, ...any)) map[string]bool {
+	out := map[string]bool{}
+	data, err := fs.ReadFile(src, "arrays/_tombstones.json")
+	if err != nil {
+		return out
+	}
+	v, err := nirs4all.DecodeJSON(data)
+	if err != nil {
+		note("arrays/_tombstones.json: %v: no prediction left out as deleted", err)
+	}
+	if m, ok := v.(map[string]any); ok {
+		for id := range m {
+			out[id] = true
 		}
 	}
 	return out

@@ -7,9 +7,12 @@ package importer
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -24,41 +27,31 @@ import (
 type storeImport struct {
 	src   fs.FS
 	t     catalog.Tree
-	d     *storeData
+	snap  *Snapshot
 	p     *Plan
 	mtime time.Time       // store.sqlite's, for rows without a date
 	used  map[string]bool // artifact_path of the binaries imported
 	dsArr map[string]bool // arrays/ files of imported datasets
 }
 
-// numbered is a new pipeline folder: its source, the name it wants and the
-// name it gets.
-type numbered struct {
-	src, want, dest string
-}
-
 func planStoreImport(ctx context.Context, src fs.FS, t catalog.Tree, only string) (*Plan, error) {
-	d, err := readStore(src)
+	snap, err := LoadSnapshot(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("store.sqlite: %w", err)
+		return nil, err
 	}
 	p := &Plan{}
-	s := &storeImport{src: src, t: t, d: d, p: p, used: map[string]bool{}, dsArr: map[string]bool{}}
+	s := &storeImport{src: src, t: t, snap: snap, p: p, used: map[string]bool{}, dsArr: map[string]bool{}}
 	if st, err := fs.Stat(src, "store.sqlite"); err == nil {
 		s.mtime = st.ModTime()
 	}
-	if d.Version != 5 {
-		p.note("store.sqlite: schema version %d, not 5: read by column name as far as it goes", d.Version)
-	}
-	byDS := map[string][]dbRow{}
-	for _, pr := range d.Pipelines {
-		ds := pr.str("dataset_name")
-		if err := catalog.CheckDatasetName(ds); err != nil {
-			p.Skipped = append(p.Skipped, Skip{storeSource(pr), "dataset name: " + err.Error()})
+	byDS := map[string][]StorePipeline{}
+	for _, sp := range snap.Pipelines() {
+		if err := catalog.CheckDatasetName(sp.Dataset); err != nil {
+			p.Skipped = append(p.Skipped, Skip{storeSource(sp), "dataset name: " + err.Error()})
 			continue
 		}
-		if only == "" || ds == only {
-			byDS[ds] = append(byDS[ds], pr)
+		if only == "" || sp.Dataset == only {
+			byDS[sp.Dataset] = append(byDS[sp.Dataset], sp)
 		}
 	}
 	if len(byDS) == 0 {
@@ -78,10 +71,11 @@ func planStoreImport(ctx context.Context, src fs.FS, t catalog.Tree, only string
 		}
 	}
 	s.skipRest()
+	p.Notes = append(p.Notes, snap.Notes()...)
 	return p, nil
 }
 
-func storeSource(pr dbRow) string { return "store.sqlite#" + pr.str("pipeline_id") }
+func storeSource(sp StorePipeline) string { return "store.sqlite#" + sp.ID }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
@@ -94,7 +88,25 @@ func folderName(name string) string {
 	return n
 }
 
-func (s *storeImport) planDataset(ctx context.Context, ds string, pipes []dbRow) error {
+// NextNumber is the number a newly seen store pipeline gets: one more
+// than the highest in use in the dataset (folders, and numbers given
+// before). The import and the live projection number alike.
+func NextNumber(used map[int]bool) (int, error) {
+	highest := 0
+	for n := range used {
+		highest = max(highest, n)
+	}
+	if highest >= 9999 {
+		return 0, errors.New("pipeline numbers would pass 9999")
+	}
+	return highest + 1, nil
+}
+
+// planDataset plans a folder per pipeline, in creation order: a pipeline
+// imported before (its manifest names its pipeline_id) keeps its folder,
+// whose files are brought up to date (a pipeline seen running is
+// finished since); the others take the next numbers.
+func (s *storeImport) planDataset(ctx context.Context, ds string, pipes []StorePipeline) error {
 	dsDir := "runs/" + ds
 	existing, err := listPipelines(ctx, s.t, dsDir)
 	if err != nil {
@@ -104,30 +116,81 @@ func (s *storeImport) planDataset(ctx context.Context, ds string, pipes []dbRow)
 	if err != nil {
 		return err
 	}
-	arrays := s.loadArrays(ds)
-	var fresh []*numbered
-	freshRows := map[*numbered]dbRow{}
-	for i, pr := range pipes {
-		if dest, ok := done[pr.str("pipeline_id")]; ok {
-			s.p.Pipelines = append(s.p.Pipelines, Pipeline{Dataset: ds, Source: storeSource(pr), Dest: dest, Already: true})
-			continue
-		}
-		n := &numbered{src: storeSource(pr), want: fmt.Sprintf("%04d_%s", min(i+1, 9999), folderName(pr.str("name")))}
-		fresh = append(fresh, n)
-		freshRows[n] = pr
-	}
-	if err := s.p.numberFresh(ds, existing, fresh); err != nil {
-		return err
+	used := map[int]bool{}
+	for n := range existing {
+		used[n] = true
 	}
 	planned := map[string]backing.Digest{}
-	bins, err := s.planBinaries(ctx, ds, pipes, planned)
-	if err != nil {
-		return err
+	for _, sp := range pipes {
+		dest, already := done[sp.ID]
+		if !already {
+			n, err := NextNumber(used)
+			if err != nil {
+				return err
+			}
+			used[n], dest = true, FolderName(n, sp)
+		}
+		if err := s.planPipeline(ctx, ds, sp, dest, already, planned); err != nil {
+			return err
+		}
 	}
-	for _, n := range fresh {
-		s.planPipeline(ds, n, freshRows[n], arrays, bins)
-	}
+	s.dsArr[path.Base(arraysFile(ds))] = true
 	return s.planStoreFiles(ctx, ds, planned)
+}
+
+// planPipeline plans one pipeline folder (only the files that differ, for
+// a folder imported before) and the binaries it uses.
+func (s *storeImport) planPipeline(ctx context.Context, ds string, sp StorePipeline, dest string, already bool, planned map[string]backing.Digest) error {
+	dir := "runs/" + ds + "/" + dest
+	proj := s.snap.Project(sp, dest)
+	have := map[string]catalog.TreeEntry{}
+	if already {
+		var err error
+		if have, err = treeFiles(ctx, s.t, dir); err != nil {
+			return err
+		}
+	}
+	mtime := s.rowTime(sp.row)
+	changed := 0
+	for _, name := range sortedKeys(proj.Files) {
+		data := proj.Files[name]
+		if h, ok := have[name]; ok && h.Size == int64(len(data)) && h.Digest == digestOf(data) {
+			continue
+		}
+		changed++
+		s.p.addData(dir+"/"+name, data, mtime, dir)
+	}
+	base := "runs/" + ds + "/"
+	for _, b := range proj.Binaries {
+		s.used[strings.TrimPrefix(b.Source, "artifacts/")] = true
+		if err := s.p.sharedOne(ctx, s.src, s.t, b.Source, base+"_binaries/"+b.Name, base+importDir+"/"+b.Source, planned); err != nil {
+			return err
+		}
+	}
+	for _, n := range proj.Notes {
+		s.p.note("%s (%s): %s", storeSource(sp), dest, n)
+	}
+	s.p.Pipelines = append(s.p.Pipelines, Pipeline{Dataset: ds, Source: storeSource(sp), Dest: dest,
+		Already: already && changed == 0, Synthesized: proj.Synthesized && (!already || changed > 0)})
+	return nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// digestOf is the store's digest of data (zero for empty content).
+func digestOf(data []byte) backing.Digest {
+	var d backing.Digest
+	if len(data) > 0 {
+		d = sha256.Sum256(data)
+	}
+	return d
 }
 
 // importedIDs maps the store pipeline_id written in the manifest.yaml of
@@ -154,72 +217,29 @@ func importedIDs(ctx context.Context, t catalog.Tree, dsDir string, existing map
 	return out, nil
 }
 
-// numberFresh keeps each new folder's wanted number when free and gives
-// the others, in order, the numbers after the highest in use.
-func (p *Plan) numberFresh(ds string, existing map[int]string, fresh []*numbered) error {
-	wants := make([]string, len(fresh))
-	for i, f := range fresh {
-		wants[i] = f.want
-	}
-	dests, moved, err := assignNumbers(existing, wants)
-	if err != nil {
-		return err
-	}
-	for i, f := range fresh {
-		f.dest = dests[i]
-		if moved[i] {
-			p.note("renumbered %s (%s) → runs/%s/%s (number taken)", f.src, f.want, ds, f.dest)
-		}
-	}
-	return nil
-}
-
-// planPipeline writes one pipeline folder: manifest.yaml, pipeline.json,
-// and metrics.json with predictions.csv from its predictions.
-func (s *storeImport) planPipeline(ds string, n *numbered, pr dbRow, arrays map[string]storeArrays, bins map[string]string) {
-	dir := "runs/" + ds + "/" + n.dest
-	mtime := s.rowTime(pr)
-	s.p.addData(dir+"/"+nirs4all.ManifestFile, s.manifest(pr, n.dest, bins), mtime, dir)
-	cfg := pr.str("expanded_config")
-	if cfg == "" {
-		cfg = "[]"
-	}
-	if !strings.HasSuffix(cfg, "\n") {
-		cfg += "\n"
-	}
-	s.p.addData(dir+"/"+nirs4all.PipelineFile, []byte(cfg), mtime, dir)
-	pp := Pipeline{Dataset: ds, Source: n.src, Dest: n.dest}
-	rows := s.rows(pr, n.dest, arrays)
-	if sy, ok := synthesize(rows); ok {
-		pp.Synthesized = true
-		s.p.addData(dir+"/"+nirs4all.MetricsFile, sy.Metrics, mtime, dir)
-		s.p.addData(dir+"/"+nirs4all.PredictionsFile, sy.Predictions, mtime, dir)
-		if sy.Note != "" {
-			s.p.note("%s: %s", n.src, sy.Note)
-		}
-	} else {
-		s.p.note("%s (%s): no prediction with arrays (status %q): no metrics.json nor predictions.csv", n.src, n.dest, pr.str("status"))
-	}
-	if e := pr.str("error"); e != "" {
-		s.p.addData(dir+"/error.log", []byte(e+"\n"), mtime, dir)
-	}
-	s.p.Pipelines = append(s.p.Pipelines, pp)
-}
-
 var storeTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02 15:04:05.999999-07:00", "2006-01-02 15:04:05.999999"}
 
 // rowTime is the pipeline's completion (else creation) time, else the
 // store's modification time.
 func (s *storeImport) rowTime(pr dbRow) time.Time {
+	if t, ok := (StorePipeline{row: pr}).Time(); ok {
+		return t
+	}
+	return s.mtime
+}
+
+// Time is the pipeline's completion time, else its creation time (UTC,
+// SQLite's current_timestamp); ok is false when the row has neither.
+func (p StorePipeline) Time() (time.Time, bool) {
 	for _, k := range []string{"completed_at", "created_at"} {
-		v := pr.str(k)
+		v := p.row.str(k)
 		for _, l := range storeTimeLayouts {
 			if t, err := time.Parse(l, v); err == nil {
-				return t
+				return t, true
 			}
 		}
 	}
-	return s.mtime
+	return time.Time{}, false
 }
 
 // jsonValue decodes a TEXT column holding JSON (plain float64 numbers, so
@@ -258,4 +278,30 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// numbered is a new pipeline folder: its source, the name it wants and the
+// name it gets.
+type numbered struct {
+	src, want, dest string
+}
+
+// numberFresh keeps each new folder's wanted number when free and gives
+// the others, in order, the numbers after the highest in use.
+func (p *Plan) numberFresh(ds string, existing map[int]string, fresh []*numbered) error {
+	wants := make([]string, len(fresh))
+	for i, f := range fresh {
+		wants[i] = f.want
+	}
+	dests, moved, err := assignNumbers(existing, wants)
+	if err != nil {
+		return err
+	}
+	for i, f := range fresh {
+		f.dest = dests[i]
+		if moved[i] {
+			p.note("renumbered %s (%s) → runs/%s/%s (number taken)", f.src, f.want, ds, f.dest)
+		}
+	}
+	return nil
 }

@@ -5,7 +5,9 @@ package importer
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"github.com/n4ws/n4ws/backing"
@@ -14,13 +16,14 @@ import (
 
 // rows joins the pipeline's predictions with their arrays; deleted
 // (tombstoned) predictions and those without arrays are left out and noted.
-func (s *storeImport) rows(pr dbRow, dest string, arrays map[string]storeArrays) []importRow {
-	var out []importRow
+func (s *Snapshot) rows(p StorePipeline, dest string, out *Projected) []importRow {
+	var rows []importRow
 	tomb, missing := 0, 0
-	for _, r := range s.d.Preds[pr.str("pipeline_id")] {
+	arrays := s.datasetArrays(p.Dataset)
+	for _, r := range s.d.Preds[p.ID] {
 		a, ok := arrays[r.str("prediction_id")]
 		switch {
-		case a.tomb:
+		case s.tomb[r.str("prediction_id")]:
 			tomb++
 			continue
 		case !ok || len(a.yt) != len(a.yp) || len(a.yt) == 0:
@@ -38,23 +41,82 @@ func (s *storeImport) rows(pr dbRow, dest string, arrays map[string]storeArrays)
 			row.NFeatures = int(n)
 		}
 		row.ModelKey = modelKey(row.Model, r.str("chain_id"), "", r.str("branch_id"))
-		out = append(out, row)
+		rows = append(rows, row)
 	}
 	if tomb > 0 {
-		s.p.note("%s: %d predictions deleted in nirs4all (arrays/_tombstones.json) left out", storeSource(pr), tomb)
+		out.Notes = append(out.Notes, fmt.Sprintf("%d predictions deleted in nirs4all (arrays/_tombstones.json) left out", tomb))
 	}
 	if missing > 0 {
-		s.p.note("%s: %d predictions without arrays in %s left out", storeSource(pr), missing, arraysFile(pr.str("dataset_name")))
+		out.Notes = append(out.Notes, fmt.Sprintf("%d predictions without arrays in %s left out", missing, arraysFile(p.Dataset)))
 	}
-	return out
+	return rows
 }
 
-// planStoreFiles keeps the store's files under runs/<ds>/_nirs4all/:
-// store.sqlite (and its -wal), arrays/<ds>.parquet, arrays/_tombstones.json.
-// A newer copy replaces an older one, as for the per-dataset files.
+// foldsCSV writes folds_<Splitter>.csv (FORMATS.md §3.4) from the train
+// rows of the numbered folds: column fold_i lists fold i's train sample
+// indices. ok is false when the store does not say them.
+func (s *Snapshot) foldsCSV(p StorePipeline) (string, []byte, bool) {
+	arrays := s.datasetArrays(p.Dataset)
+	train := map[int][]float64{}
+	k := 0
+	for _, r := range s.d.Preds[p.ID] {
+		f, err := strconv.Atoi(r.str("fold_id"))
+		a, ok := arrays[r.str("prediction_id")]
+		if err != nil || f < 0 || f > 999 || r.str("partition") != "train" || !ok || len(a.idx) == 0 || s.tomb[r.str("prediction_id")] {
+			continue
+		}
+		train[f], k = a.idx, max(k, f+1)
+	}
+	if len(train) == 0 || len(train) != k {
+		return "", nil, false
+	}
+	var b strings.Builder
+	rowsN := 0
+	for f := 0; f < k; f++ {
+		if f > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "fold_%d", f)
+		rowsN = max(rowsN, len(train[f]))
+	}
+	b.WriteByte('\n')
+	for i := 0; i < rowsN; i++ {
+		for f := 0; f < k; f++ {
+			if f > 0 {
+				b.WriteByte(',')
+			}
+			if i < len(train[f]) {
+				b.WriteString(strconv.FormatFloat(train[f][i], 'f', -1, 64))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return "folds_" + s.splitter(p.ID) + ".csv", []byte(b.String()), true
+}
+
+// splitter is the short class of the chain step that splits (KFold...).
+func (s *Snapshot) splitter(pid string) string {
+	for _, ch := range s.d.Chains[pid] {
+		steps, _ := jsonValue(ch.str("steps")).([]any)
+		for _, st := range steps {
+			m, _ := st.(map[string]any)
+			c := folderName(nirs4all.ShortClass(asStr(m["operator_class"])))
+			if strings.Contains(c, "Fold") || strings.Contains(c, "Split") {
+				return c
+			}
+		}
+	}
+	return "cv"
+}
+
+// planStoreFiles keeps the dataset's raw arrays under runs/<ds>/_nirs4all/:
+// arrays/<ds>.parquet and arrays/_tombstones.json (they may hold X and
+// spectra, which no pipeline file shows). A newer copy replaces an older
+// one, as for the per-dataset files. store.sqlite itself is not copied:
+// its rows are the pipeline folders.
 func (s *storeImport) planStoreFiles(ctx context.Context, ds string, planned map[string]backing.Digest) error {
 	base := "runs/" + ds + "/" + importDir + "/"
-	for _, f := range []string{"store.sqlite", "store.sqlite-wal", arraysFile(ds), "arrays/_tombstones.json"} {
+	for _, f := range []string{arraysFile(ds), "arrays/_tombstones.json"} {
 		if !isFile(s.src, f) {
 			continue
 		}
@@ -74,9 +136,14 @@ func (s *storeImport) skipRest() {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case name == "store.sqlite" || name == "store.sqlite-wal":
+		case name == "store.sqlite":
+			s.skip(name, "read through a consistent snapshot: each of its pipelines is a folder of runs/<dataset>/")
+		case name == "store.sqlite-wal":
+			s.skip(name, "SQLite's write-ahead log: read as part of store.sqlite's snapshot")
 		case name == "store.sqlite-shm":
 			s.skip(name, "SQLite's shared-memory index, rebuilt by SQLite")
+		case name == "runs" && e.IsDir():
+			s.skip("runs/", "pipeline folders beside a store.sqlite: the store is imported (as nirs4all itself reads it); import such folders on their own by moving them to a workspace of their own")
 		case name == "store.duckdb" || strings.HasPrefix(name, "store.duckdb."):
 			s.skip(name, "nirs4all's older DuckDB store: store.sqlite is read instead")
 		case name == "arrays" && e.IsDir():

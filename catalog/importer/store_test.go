@@ -134,16 +134,15 @@ func TestWorkspaceImportStore(t *testing.T) {
 	}
 	r := "runs/wheat/"
 	checkOriginals(t, s, ws, map[string]string{
-		"store.sqlite":                              r + "_nirs4all/store.sqlite",
 		"arrays/wheat.parquet":                      r + "_nirs4all/arrays/wheat.parquet",
 		"arrays/_tombstones.json":                   r + "_nirs4all/arrays/_tombstones.json",
-		"artifacts/3f/" + storeModelSHA + ".joblib": r + "_binaries/PLSRegression_3fa2c1.joblib",
+		"artifacts/3f/" + storeModelSHA + ".joblib": r + "_binaries/model_PLSRegression_3fa2c1d4e5b6.joblib",
 	})
 	if got := storeBytes(t, s, r+"0001_pls_bbbbbb/pipeline.json"); got != storeConfig+"\n" {
 		t.Errorf("pipeline.json = %q", got)
 	}
 	info, err := nirs4all.ParseManifest([]byte(storeBytes(t, s, r+"0001_pls_bbbbbb/manifest.yaml")))
-	if err != nil || len(info.Artifacts) != 1 || info.Artifacts[0].Path != "PLSRegression_3fa2c1.joblib" || info.Artifacts[0].Step != 1 {
+	if err != nil || len(info.Artifacts) != 1 || info.Artifacts[0].Path != "model_PLSRegression_3fa2c1d4e5b6.joblib" || info.Artifacts[0].Step != 1 {
 		t.Errorf("manifest: %v %+v", err, info)
 	}
 	m, err := nirs4all.ParseMetrics([]byte(storeBytes(t, s, r+"0002_config_aaaaaa/metrics.json")))
@@ -169,8 +168,10 @@ func TestWorkspaceImportStoreRenumbers(t *testing.T) {
 	s := backingtest.NewStore(t)
 	backingtest.WriteFile(t, s, "runs/wheat/0001_other_zzzzzz/pipeline.json", "[]")
 	plan := importInto(t, s, ws)
-	if !strings.Contains(strings.Join(plan.Notes, "\n"), "renumbered store.sqlite#p-early (0001_pls_bbbbbb) → runs/wheat/0004_pls_bbbbbb") {
-		t.Errorf("notes: %v", plan.Notes)
+	for _, p := range plan.Pipelines {
+		if p.Source == "store.sqlite#p-early" && p.Dest != "0002_pls_bbbbbb" {
+			t.Errorf("p-early → %s, want the number after the folder already there, 0002_pls_bbbbbb", p.Dest)
+		}
 	}
 	if again := importInto(t, s, ws); again.New() != 0 {
 		t.Errorf("second import after renumbering: %+v", again.Pipelines)
@@ -213,7 +214,7 @@ func checkStoreReport(t *testing.T, plan *Plan) {
 			t.Errorf("%s not listed as skipped: %v", p, skipped)
 		}
 	}
-	if notes := strings.Join(plan.Notes, "\n"); !strings.Contains(notes, "store.sqlite#p-late: 1 predictions deleted in nirs4all") {
+	if notes := strings.Join(plan.Notes, "\n"); !strings.Contains(notes, "store.sqlite#p-late (0002_config_aaaaaa): 1 predictions deleted in nirs4all") {
 		t.Errorf("notes: %s", notes)
 	}
 }

@@ -25,7 +25,13 @@ type synthFiles struct {
 
 // synthesize builds metrics.json and predictions.csv from a pipeline's
 // rows; ok is false when no row has a usable partition.
-func synthesize(rows []importRow) (synthFiles, bool) {
+func synthesize(rows []importRow) (synthFiles, bool) { return synthesizeWithCV(rows, nil) }
+
+// synthesizeWithCV is synthesize for a pipeline whose cross-validation
+// may live in other rows: a nirs4all refit pipeline (fold "final") is the
+// model people deploy, so its scores are metrics.json's, and the folds of
+// the pipeline it refits (cvRows) go under cross_validation.
+func synthesizeWithCV(rows, cvRows []importRow) (synthFiles, bool) {
 	var out synthFiles
 	models := map[string][]importRow{}
 	var keys []string
@@ -46,7 +52,12 @@ func synthesize(rows []importRow) (synthFiles, bool) {
 		return out, false
 	}
 	out.Note = note
-	out.Metrics = metricsDoc(task, preds, fold, cv, mrows[0])
+	cvAvg := avgVal(mrows)
+	if fold == "final" && len(cv) < 2 && len(cvRows) > 0 {
+		_, _, cv = foldPredictions(cvRows)
+		cvAvg = avgVal(cvRows)
+	}
+	out.Metrics = metricsDoc(task, preds, fold, cv, cvAvg, mrows[0])
 	out.Predictions = predictionsCSV(preds)
 	return out, true
 }
@@ -128,6 +139,8 @@ func foldPredictions(rows []importRow) ([]catalog.Prediction, string, map[string
 	sort.Slice(numeric, func(i, j int) bool { a, _ := strconv.Atoi(numeric[i]); b, _ := strconv.Atoi(numeric[j]); return a < b })
 	fold := ""
 	switch {
+	case byFold["final"] != nil: // the refit model, trained on all the train set
+		fold = "final"
 	case byFold["avg"] != nil:
 		fold = "avg"
 	case byFold["w_avg"] != nil:
@@ -139,7 +152,7 @@ func foldPredictions(rows []importRow) ([]catalog.Prediction, string, map[string
 	default:
 		fold = folds[0]
 	}
-	concatVal := fold != "avg" && fold != "w_avg" && len(cv) > 1
+	concatVal := fold != "avg" && fold != "w_avg" && fold != "final" && len(cv) > 1
 	var out []catalog.Prediction
 	for _, part := range catalog.Partitions {
 		if r, ok := byFold[fold][part]; ok && !(part == "val" && concatVal) {
@@ -152,6 +165,17 @@ func foldPredictions(rows []importRow) ([]catalog.Prediction, string, map[string
 		cv = nil
 	}
 	return out, fold, cv
+}
+
+// avgVal is the val prediction of the avg fold (all out-of-fold rows), if any.
+func avgVal(rows []importRow) *catalog.Prediction {
+	for _, r := range rows {
+		if r.Fold == "avg" && r.Partition == "val" {
+			p := rowPrediction("val", r)
+			return &p
+		}
+	}
+	return nil
 }
 
 func rowPrediction(part string, r importRow) catalog.Prediction {
@@ -203,7 +227,7 @@ func partitionScores(task string, preds []catalog.Prediction) map[string]map[str
 
 // metricsDoc renders metrics.json (encoding/json sorts map keys, so the
 // bytes depend only on the rows).
-func metricsDoc(task string, preds []catalog.Prediction, fold string, cv map[string]catalog.Prediction, r importRow) []byte {
+func metricsDoc(task string, preds []catalog.Prediction, fold string, cv map[string]catalog.Prediction, cvAvg *catalog.Prediction, r importRow) []byte {
 	doc := map[string]any{"task_type": task}
 	for _, p := range preds {
 		s := map[string]any{"samples": len(p.YTrue)}
@@ -213,7 +237,17 @@ func metricsDoc(task string, preds []catalog.Prediction, fold string, cv map[str
 		doc[p.Partition] = s
 	}
 	if len(cv) > 1 {
-		doc["cross_validation"] = cvDoc(task, cv)
+		c := cvDoc(task, cv)
+		if cvAvg != nil {
+			// nirs4all's own CV estimate (RMSECV): the scores of the
+			// out-of-fold predictions of every fold together.
+			s := map[string]any{"samples": len(cvAvg.YTrue)}
+			for k, v := range catalog.PredictionScores(task, *cvAvg) {
+				s[k] = v
+			}
+			c["val"] = s
+		}
+		doc["cross_validation"] = c
 	}
 	src := map[string]any{"model_name": r.Model, "model_class": r.ModelClass, "fold_id": fold, "metric": r.Metric}
 	if r.Preproc != "" {

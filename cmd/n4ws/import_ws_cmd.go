@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -34,7 +33,7 @@ func importWorkspace(cmd *cobra.Command, g *globals, dir, only string) error {
 		return err
 	}
 	defer w.Close()
-	src := os.DirFS(abs)
+	src := importer.OSDir(abs) // store.sqlite is read with SQLite's backup API
 	tree := catalog.StoreTree{S: w.store}
 	plan, err := importer.PlanWorkspace(ctx, src, tree, only)
 	if err != nil {

@@ -66,6 +66,7 @@ func newRootCmdFor(g *globals) *cobra.Command {
 		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g), newTrashCmd(g))
 	registerBundleCmds(root, g)
 	root.AddCommand(newSyncCmd(g))
+	root.AddCommand(newSnapshotStoreCmd())
 	return root
 }
 

@@ -1,0 +1,78 @@
+package live
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/n4ws/n4ws/catalog/importer"
+	"github.com/n4ws/n4ws/catalog/importer/standintest"
+)
+
+// TestRunFollowsNotify: Run projects what a change notification points
+// at, within the debounce delays, and stops with its context.
+func TestRunFollowsNotify(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- f.p.Run(ctx) }()
+	standintest.Run(t, "run", f.ws, "--datasets", "soy", "--pipelines", "2", "--no-refit")
+	start := time.Now()
+	f.p.Notify("store.sqlite-wal")
+	waitFor(t, func() bool {
+		ents, err := f.s.ResolvePath(context.Background(), "runs/soy")
+		return err == nil && ents.IsDir() && len(folders(t, f.s, "soy")) == 2
+	})
+	if lag := time.Since(start); lag > 2*time.Second {
+		t.Errorf("folders visible %v after the notification, want ≤ 2 s", lag)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop with its context")
+	}
+}
+
+// TestOwnReadsStartNoPass: after a pass, a read of store.sqlite like the
+// snapshot's (which creates and removes an empty -wal) starts no pass; a
+// commit by another writer does.
+func TestOwnReadsStartNoPass(t *testing.T) {
+	f := newFixture(t)
+	standintest.Run(t, "run", f.ws, "--datasets", "soy", "--pipelines", "1", "--no-refit")
+	f.p.passOnce(context.Background())
+	l := &f.p.loop
+	seen := func() bool {
+		l.mu.Lock()
+		st, passed := l.seen, l.passed
+		l.mu.Unlock()
+		return f.p.dropIfSeen(st, passed)
+	}
+	db := filepath.Join(f.ws, "store.sqlite")
+	if _, cleanup, err := importer.SnapshotStore(context.Background(), db); err != nil {
+		t.Fatal(err)
+	} else {
+		cleanup()
+	}
+	if seen() {
+		t.Error("our own snapshot of the store would start a pass")
+	}
+	c, err := sql.Open("sqlite3", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustExec(t, c, `UPDATE runs SET name = 'renamed'`)
+	if !seen() {
+		t.Error("a commit of another writer starts no pass")
+	}
+}
+
+func mustExec(t *testing.T, db *sql.DB, q string) {
+	t.Helper()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}

@@ -1,0 +1,130 @@
+package live
+
+// The numbers of projected pipelines: given once, in the order the
+// pipelines appear (created_at, then rowid), kept in live_pipelines so
+// that they never change once shown, and reserved by creating the folder
+// with the same rule mkdir follows in the mount (no two entries of a
+// dataset start with the same "NNNN_"), so that a folder written directly
+// by someone else never collides with a projected one.
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog/importer"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
+)
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, error) {
+	rows, err := p.opts.Store.Reader().QueryContext(ctx,
+		`SELECT pipeline_id, dataset, number, folder, fingerprint, deleted FROM live_pipelines`)
+	if err != nil {
+		return nil, fmt.Errorf("read live_pipelines: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]*mapping{}
+	for rows.Next() {
+		m := &mapping{}
+		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted); err != nil {
+			return nil, err
+		}
+		out[m.id] = m
+	}
+	return out, rows.Err()
+}
+
+func (p *Projector) saveMapping(ctx context.Context, m *mapping) error {
+	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error {
+		_, err := tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
+			number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted`,
+			m.id, m.dataset, m.number, m.folder, m.fingerprint, m.deleted)
+		return err
+	})
+}
+
+// reserve makes sure the pipeline has its folder: the one it was given
+// (created again if it is gone and its number is still free), else the
+// next number of the dataset (importer.NextNumber: after the highest in
+// use by folders and by every number ever given, deleted ones included).
+func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *mapping, maps map[string]*mapping) error {
+	s := p.opts.Store
+	dsDir := "runs/" + sp.Dataset
+	parent, err := s.MkdirAll(ctx, dsDir, 0o755)
+	if err != nil {
+		return err
+	}
+	if m.folder != "" {
+		if a, err := s.ResolvePath(ctx, dsDir+"/"+m.folder); err == nil && a.IsDir() {
+			return nil
+		}
+		if err := p.mkdirUnique(ctx, parent.Ino, m.folder); err == nil {
+			return nil
+		} else if !errors.Is(err, backing.ErrExists) {
+			return err
+		}
+	}
+	used, err := p.usedNumbers(ctx, parent.Ino, sp.Dataset, maps)
+	if err != nil {
+		return err
+	}
+	for {
+		n, err := importer.NextNumber(used)
+		if err != nil {
+			return fmt.Errorf("dataset %s: %w", sp.Dataset, err)
+		}
+		name := importer.FolderName(n, sp)
+		err = p.mkdirUnique(ctx, parent.Ino, name)
+		if errors.Is(err, backing.ErrExists) {
+			used[n] = true // taken meanwhile by a mkdir through the mount
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		m.number, m.folder = n, name
+		maps[m.id] = m
+		return p.saveMapping(ctx, m)
+	}
+}
+
+// mkdirUnique creates runs/<ds>/<name> unless an entry already starts
+// with its "NNNN_" (the mount's mkdir rule).
+func (p *Projector) mkdirUnique(ctx context.Context, parent uint64, name string) error {
+	_, err := p.opts.Store.Mknod(ctx, parent, name, backing.NewNode{Mode: syscall.S_IFDIR | 0o755, UniquePrefix: name[:5]})
+	return err
+}
+
+func (p *Projector) usedNumbers(ctx context.Context, parent uint64, ds string, maps map[string]*mapping) (map[int]bool, error) {
+	used := map[int]bool{}
+	ents, err := p.opts.Store.ReadDir(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if n, _, _, ok := nirs4all.ParsePipelineID(e.Name); ok {
+			used[n] = true
+		}
+	}
+	for _, m := range maps {
+		if m.dataset == ds && m.number > 0 {
+			used[m.number] = true
+		}
+	}
+	return used, nil
+}
+
+// rowTime is the pipeline's completion (else creation) time, else now.
+func rowTime(sp importer.StorePipeline) time.Time {
+	if t, ok := sp.Time(); ok {
+		return t
+	}
+	return time.Now()
+}

@@ -1,0 +1,279 @@
+// Package live projects a nirs4all 0.11 workspace store (store.sqlite,
+// arrays/, artifacts/: FORMATS.md §6) into the documented tree, live: every
+// pipeline of store.sqlite becomes a folder runs/<dataset>/NNNN_<name>/,
+// written as ordinary stored files, so that the catalog, best files,
+// exports, Parquet and reports take them in like any pipeline folder.
+//
+// The mapping itself (which files a pipeline's folder holds) is
+// catalog/importer's Snapshot.Project, the code `n4ws import` uses: the
+// live view and an import of the same workspace give the same folders.
+// This package adds what a live view needs: numbers given once and kept
+// (the live_pipelines table, in the index), folders reserved the way
+// mkdir reserves them (EEXIST on a taken number), only changed pipelines
+// rewritten, folders of pipelines nirs4all deleted removed, and a
+// debounced loop (Run) driven by Notify.
+package live
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/n4ws/n4ws/backing"
+	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/importer"
+)
+
+// Options configure a Projector.
+type Options struct {
+	// Store is where the folders are written. In a mount, a handle opened
+	// with LogChanges, so that the mount drops the kernel's caches of the
+	// places written (as for a CLI command).
+	Store *backing.Store
+	// Workspace is the folder nirs4all writes (the mount point): its
+	// store.sqlite is read there, through SQLite's own locks.
+	Workspace string
+	// StatDir is where store.sqlite and its -wal really are, to tell
+	// whether they changed (default Workspace). A mount passes its backing
+	// folder: the kernel caches the attributes of the mount's files.
+	StatDir string
+	// Snapshot copies the live database db into the new file dst,
+	// consistently (importer.BackupStore, the default). A mount passes
+	// one that runs it in another process: SQLite cannot open a file of
+	// a mount served by its own process (see importer.BackupStore).
+	Snapshot func(ctx context.Context, db, dst string) error
+	Logger   *slog.Logger
+}
+
+// Projector keeps runs/ in step with a workspace's store.sqlite.
+type Projector struct {
+	opts Options // read only
+	log  *slog.Logger
+
+	loop loopState // Run's state (loop.go)
+}
+
+// New prepares a projector (and its table in the index).
+func New(ctx context.Context, opts Options) (*Projector, error) {
+	if err := opts.Store.EnsureSchema(ctx, "live", migrations); err != nil {
+		return nil, err
+	}
+	if opts.StatDir == "" {
+		opts.StatDir = opts.Workspace
+	}
+	if opts.Snapshot == nil {
+		opts.Snapshot = importer.BackupStore
+	}
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &Projector{opts: opts, log: l, loop: newLoopState()}, nil
+}
+
+var migrations = []string{
+	`CREATE TABLE live_pipelines (
+		pipeline_id TEXT PRIMARY KEY,  -- store.sqlite's pipelines.pipeline_id
+		dataset TEXT NOT NULL,
+		number INTEGER NOT NULL,       -- NNNN, given once
+		folder TEXT NOT NULL,          -- NNNN_<name> in runs/<dataset>/
+		fingerprint TEXT NOT NULL DEFAULT '', -- of what the folder was last written from
+		deleted INTEGER NOT NULL DEFAULT 0    -- 1 once nirs4all deleted it
+	);
+	CREATE INDEX live_pipelines_dataset ON live_pipelines (dataset, number);`,
+}
+
+// Report says what a pass did.
+type Report struct {
+	Pipelines int      // in store.sqlite
+	Written   []string // runs/<ds>/<folder> created or updated
+	Removed   []string // runs/<ds>/<folder> of pipelines nirs4all deleted
+	Notes     []string
+}
+
+// mapping is one live_pipelines row.
+type mapping struct {
+	id, dataset, folder, fingerprint string
+	number                           int
+	deleted                          bool
+}
+
+// Pass projects the store once: it reads a snapshot of store.sqlite (a
+// missing store is no work), writes the folders of new and changed
+// pipelines and removes those of deleted ones.
+func (p *Projector) Pass(ctx context.Context) (Report, error) {
+	var rep Report
+	db := filepath.Join(p.opts.Workspace, "store.sqlite")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return rep, nil
+	}
+	tmp, err := os.MkdirTemp("", "n4ws-live-")
+	if err != nil {
+		return rep, err
+	}
+	defer os.RemoveAll(tmp)
+	snapFile := filepath.Join(tmp, "store.sqlite")
+	if err := p.opts.Snapshot(ctx, db, snapFile); err != nil {
+		return rep, fmt.Errorf("snapshot %s: %w", db, err)
+	}
+	snap, err := importer.LoadSnapshotFile(snapFile, os.DirFS(p.opts.Workspace))
+	if errors.Is(err, importer.ErrNotWorkspace) {
+		return rep, nil // not (yet) a nirs4all store: no pipelines table
+	}
+	if err != nil {
+		return rep, err
+	}
+	maps, err := p.loadMappings(ctx)
+	if err != nil {
+		return rep, err
+	}
+	seen := map[string]bool{}
+	pipes := snap.Pipelines()
+	rep.Pipelines = len(pipes)
+	for _, sp := range pipes {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if err := catalog.CheckDatasetName(sp.Dataset); err != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("pipeline %s: dataset name: %v", sp.ID, err))
+			continue
+		}
+		seen[sp.ID] = true
+		m := maps[sp.ID]
+		fp := snap.Fingerprint(sp)
+		if m != nil && !m.deleted && m.fingerprint == fp {
+			continue
+		}
+		dir, err := p.projectOne(ctx, snap, sp, m, maps, fp)
+		if err != nil {
+			return rep, fmt.Errorf("pipeline %s (%s): %w", sp.ID, sp.Name, err)
+		}
+		rep.Written = append(rep.Written, dir)
+	}
+	removed, err := p.removeDeleted(ctx, maps, seen)
+	rep.Removed = removed
+	rep.Notes = append(rep.Notes, snap.Notes()...)
+	return rep, err
+}
+
+// projectOne writes one pipeline's folder, reserving its number first if
+// it has none, and records the fingerprint it was written from.
+func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp importer.StorePipeline, m *mapping, maps map[string]*mapping, fp string) (string, error) {
+	if m == nil || m.deleted {
+		m = &mapping{id: sp.ID, dataset: sp.Dataset}
+	}
+	if err := p.reserve(ctx, sp, m, maps); err != nil {
+		return "", err
+	}
+	dsDir := "runs/" + sp.Dataset
+	dir := dsDir + "/" + m.folder
+	proj := snap.Project(sp, m.folder)
+	mtime := rowTime(sp)
+	names := make([]string, 0, len(proj.Files))
+	for n := range proj.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := p.writeIfChanged(ctx, dir+"/"+n, proj.Files[n], mtime); err != nil {
+			return "", err
+		}
+	}
+	for _, b := range proj.Binaries {
+		if err := p.binary(ctx, dsDir, b, mtime); err != nil {
+			return "", err
+		}
+	}
+	m.fingerprint = fp
+	return dir, p.saveMapping(ctx, m)
+}
+
+// writeIfChanged stores data as the file p unless it holds it already.
+func (p *Projector) writeIfChanged(ctx context.Context, path string, data []byte, mtime time.Time) error {
+	s := p.opts.Store
+	if a, err := s.ResolvePath(ctx, path); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == digestOf(data) {
+		return nil
+	}
+	_, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime)
+	return err
+}
+
+// binary shows an artifact file in runs/<ds>/_binaries/: a reference to
+// the blob the mount stored for artifacts/<aa>/<file> (content_hash is
+// its SHA-256, the store's digest), else, outside a mount, a copy of the
+// workspace's file. A name already there is left alone (names carry the
+// content's hash).
+func (p *Projector) binary(ctx context.Context, dsDir string, b importer.Binary, mtime time.Time) error {
+	s := p.opts.Store
+	dst := dsDir + "/_binaries/" + b.Name
+	if _, err := s.ResolvePath(ctx, dst); err == nil {
+		return nil
+	}
+	dir, err := s.MkdirAll(ctx, dsDir+"/_binaries", 0o755)
+	if err != nil {
+		return err
+	}
+	if b.Digest != (backing.Digest{}) {
+		err := s.Update(ctx, func(tx *backing.Tx) error {
+			var size int64
+			if err := tx.QueryRow(`SELECT size FROM blobs WHERE hash = ?`, b.Digest[:]).Scan(&size); err != nil {
+				return backing.ErrNotFound
+			}
+			_, err := tx.CreateFileOfBlob(dir.Ino, b.Name, b.Digest, size, 0o644, mtime)
+			return err
+		})
+		if err == nil || errors.Is(err, backing.ErrExists) {
+			return nil
+		}
+		if !errors.Is(err, backing.ErrNotFound) {
+			return err
+		}
+	}
+	f, err := os.Open(filepath.Join(p.opts.Workspace, filepath.FromSlash(b.Source)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nirs4all removed it (per-fold artifacts after a refit)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = s.WriteFile(ctx, dst, f, 0o644, mtime)
+	return err
+}
+
+// removeDeleted removes the folders of pipelines no longer in the store,
+// so that the catalog marks them run_deleted (archives keep their content).
+func (p *Projector) removeDeleted(ctx context.Context, maps map[string]*mapping, seen map[string]bool) ([]string, error) {
+	var out []string
+	for _, m := range maps {
+		if m.deleted || seen[m.id] {
+			continue
+		}
+		dir := "runs/" + m.dataset + "/" + m.folder
+		if _, err := p.opts.Store.RemoveAll(ctx, dir); err != nil && !errors.Is(err, backing.ErrNotFound) {
+			return out, fmt.Errorf("remove %s: %w", dir, err)
+		}
+		m.deleted = true
+		if err := p.saveMapping(ctx, m); err != nil {
+			return out, err
+		}
+		out = append(out, dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func digestOf(data []byte) backing.Digest {
+	var d backing.Digest
+	if len(data) > 0 {
+		d = backing.Digest(sha256Sum(data))
+	}
+	return d
+}

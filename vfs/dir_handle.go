@@ -81,6 +81,7 @@ func (h *dirHandle) load(ctx context.Context) syscall.Errno {
 }
 
 func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	ctx = uninterruptible(ctx)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if errno := h.load(ctx); errno != 0 {

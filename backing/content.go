@@ -38,41 +38,45 @@ func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr,
 	var a Attr
 	err := s.update(ctx, func(tx *txn) error {
 		var err error
-		if a, err = tx.getAttr(ino); err != nil {
-			return err
-		}
-		if !a.IsRegular() {
-			return ErrInvalid
-		}
-		if a.Flags&FlagReadOnly != 0 {
-			return ErrReadOnly
-		}
-		if c.Size > MaxFileSize {
-			return ErrFileTooBig
-		}
-		if err := tx.storeBlob(c); err != nil {
-			return err
-		}
-		if err := tx.unrefBlob(a.Blob); err != nil {
-			return err
-		}
-		now := time.Unix(0, nowNs())
-		if c.Mtime.IsZero() {
-			c.Mtime = now
-		}
-		a.Blob, a.Size, a.Mtime, a.Ctime = c.Digest, c.Size, c.Mtime, now
-		_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ?, ctime_ns = ? WHERE ino = ?`,
-			c.Digest.dbValue(), c.Size, c.Mtime.UnixNano(), now.UnixNano(), ino)
-		tx.noteIno(ino)
-		if err != nil {
-			return err
-		}
-		return tx.markParentsDirty(ino)
+		a, err = tx.commitContent(ino, c)
+		return err
 	})
 	if err != nil {
 		return a, fmt.Errorf("commit content of %d: %w", ino, err)
 	}
 	return a, nil
+}
+
+func (tx *txn) commitContent(ino uint64, c Content) (Attr, error) {
+	a, err := tx.getAttr(ino)
+	switch {
+	case err != nil:
+		return a, err
+	case !a.IsRegular():
+		return a, ErrInvalid
+	case a.Flags&FlagReadOnly != 0:
+		return a, ErrReadOnly
+	case c.Size > MaxFileSize:
+		return a, ErrFileTooBig
+	}
+	if err := tx.storeBlob(c); err != nil {
+		return a, err
+	}
+	if err := tx.unrefBlob(a.Blob); err != nil {
+		return a, err
+	}
+	now := time.Unix(0, nowNs())
+	if c.Mtime.IsZero() {
+		c.Mtime = now
+	}
+	a.Blob, a.Size, a.Mtime, a.Ctime = c.Digest, c.Size, c.Mtime, now
+	_, err = tx.exec(`UPDATE nodes SET blob = ?, size = ?, mtime_ns = ?, ctime_ns = ? WHERE ino = ?`,
+		c.Digest.dbValue(), c.Size, c.Mtime.UnixNano(), now.UnixNano(), ino)
+	tx.noteIno(ino)
+	if err != nil {
+		return a, err
+	}
+	return a, tx.markParentsDirty(ino)
 }
 
 // BlobPath returns where blob d lives.

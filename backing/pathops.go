@@ -148,34 +148,36 @@ func (s *Store) spoolFrom(ctx context.Context, ino uint64, r io.Reader) (*os.Fil
 	return f, c, nil
 }
 
-// commitAt points (parent, name) at content c, creating the file if it was
-// not there. A file this call created is removed again if the commit fails,
-// so that a failed write leaves no empty file behind.
+// commitAt points (parent, name) at content c. A file it creates gets its
+// name and its content in one transaction: a process killed at any moment
+// (an import, a library save) never leaves an empty or partial file under
+// a final name.
 func (s *Store) commitAt(ctx context.Context, parent uint64, name string, mode uint32, old Attr, exists bool, c Content) (Attr, error) {
-	ino, created := old.Ino, false
-	if !exists {
-		a, err := s.Mknod(ctx, parent, name, s.newNode(syscall.S_IFREG|mode&0o7777))
-		if errors.Is(err, ErrExists) { // another writer made it meanwhile
-			a, err = s.Lookup(ctx, parent, name)
-			if err == nil && !a.IsRegular() {
-				err = ErrExists
-			}
-		} else {
-			created = err == nil
+	if exists {
+		return s.CommitContent(ctx, old.Ino, c)
+	}
+	var a Attr
+	err := s.update(ctx, func(tx *txn) error {
+		made, err := tx.mknod(parent, name, s.newNode(syscall.S_IFREG|mode&0o7777), 0)
+		if err != nil {
+			return err
+		}
+		a, err = tx.commitContent(made.Ino, c)
+		return err
+	})
+	if errors.Is(err, ErrExists) { // another writer made it meanwhile: replace its content
+		if a, err = s.Lookup(ctx, parent, name); err == nil && !a.IsRegular() {
+			err = ErrExists
 		}
 		if err != nil {
 			return a, err
 		}
-		ino = a.Ino
+		return s.CommitContent(ctx, a.Ino, c)
 	}
-	a, err := s.CommitContent(ctx, ino, c)
-	if err != nil && created {
-		// Best effort, on a background ctx: ctx may be what failed.
-		if un, uerr := s.unlink(context.WithoutCancel(ctx), parent, name, false); uerr == nil && un.Ino == ino && un.Nlink == 0 {
-			s.Purge(context.WithoutCancel(ctx), ino)
-		}
+	if err != nil {
+		return a, fmt.Errorf("create %q in %d: %w", name, parent, err)
 	}
-	return a, err
+	return a, nil
 }
 
 // Symlink creates the symbolic link p pointing at target, creating the

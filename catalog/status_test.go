@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/n4ws/n4ws/backing"
@@ -103,8 +102,8 @@ func TestStatusCounts(t *testing.T) {
 	}
 
 	// Removing the bad pipeline drops its error; removed pipelines count as deleted.
-	rmTree(t, f.s, "runs/ds/0004_d_x4")
-	rmTree(t, f.s, "runs/ds/0002_b_x2")
+	backingtest.RemoveAll(t, f.s, "runs/ds/0004_d_x4")
+	backingtest.RemoveAll(t, f.s, "runs/ds/0002_b_x2")
 	f.refresh()
 	st = f.status()
 	if d := st.Datasets[0]; d.Pipelines != 3 || d.Deleted != 2 || d.Best != "0001_a_x1" {
@@ -115,42 +114,11 @@ func TestStatusCounts(t *testing.T) {
 	}
 
 	// A dataset whose folder is gone stays known, marked.
-	rmTree(t, f.s, "runs/other")
+	backingtest.RemoveAll(t, f.s, "runs/other")
 	f.refresh()
 	st = f.status()
 	if d := st.Datasets[2]; d.Dataset != "other" || d.Folder || d.Deleted != 1 || d.Pipelines != 0 || d.Best != "" {
 		t.Errorf("after rm -rf runs/other: %+v", d)
-	}
-}
-
-// rmTree removes a path of the store recursively, as rm -rf does.
-func rmTree(t *testing.T, s *backing.Store, p string) {
-	t.Helper()
-	ctx := context.Background()
-	a, err := s.ResolvePath(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent, err := s.ResolvePath(ctx, p[:strings.LastIndexByte(p, '/')])
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := p[strings.LastIndexByte(p, '/')+1:]
-	if a.IsDir() {
-		ents, err := s.ReadDir(ctx, a.Ino)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range ents {
-			rmTree(t, s, p+"/"+e.Name)
-		}
-		if err := s.Rmdir(ctx, parent.Ino, name); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if _, err := s.Unlink(ctx, parent.Ino, name); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -192,7 +160,7 @@ func TestHasDataset(t *testing.T) {
 	f.pipeline("ds", "0001_a_x", 0.5, 0.5)
 	f.mkdir("runs/bare")
 	f.refresh()
-	rmTree(t, f.s, "runs/ds")
+	backingtest.RemoveAll(t, f.s, "runs/ds")
 	f.refresh()
 	for ds, want := range map[string]bool{"ds": true, "bare": true, "nope": false} {
 		got, err := f.cat.HasDataset(f.ctx, ds)

@@ -52,3 +52,35 @@ func WriteFile(t testing.TB, s *backing.Store, p, content string) backing.Attr {
 	}
 	return a
 }
+
+// RemoveAll removes the slash path p and everything below it, one unlink
+// or rmdir at a time as `rm -rf` does through a mount.
+func RemoveAll(t testing.TB, s *backing.Store, p string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.ResolvePath(ctx, p)
+	if err != nil {
+		t.Fatalf("rm -rf %s: %v", p, err)
+	}
+	dir, name := p[:strings.LastIndexByte(p, '/')], p[strings.LastIndexByte(p, '/')+1:]
+	parent, err := s.ResolvePath(ctx, dir)
+	if err != nil {
+		t.Fatalf("rm -rf %s: %v", p, err)
+	}
+	if !a.IsDir() {
+		if _, err := s.Unlink(ctx, parent.Ino, name); err != nil {
+			t.Fatalf("rm %s: %v", p, err)
+		}
+		return
+	}
+	ents, err := s.ReadDir(ctx, a.Ino)
+	if err != nil {
+		t.Fatalf("rm -rf %s: %v", p, err)
+	}
+	for _, e := range ents {
+		RemoveAll(t, s, p+"/"+e.Name)
+	}
+	if err := s.Rmdir(ctx, parent.Ino, name); err != nil {
+		t.Fatalf("rmdir %s: %v", p, err)
+	}
+}

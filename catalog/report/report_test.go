@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/n4ws/n4ws/backing/backingtest"
 )
 
 func TestSessionReportRegression(t *testing.T) {
@@ -13,7 +15,7 @@ func TestSessionReportRegression(t *testing.T) {
 	f.wheat()
 	f.reportPipeline(reportPipe{ds: "wheat", pid: "0005_pls_e5", score: 0.45})
 	f.refresh()
-	rmTree(t, f.s, "runs/wheat/0005_pls_e5") // deleted: not part of the run any more
+	backingtest.RemoveAll(t, f.s, "runs/wheat/0005_pls_e5") // deleted: not part of the run any more
 	f.refresh()
 
 	if got := f.viewNames("exports/session_reports"); !slices.Equal(got, []string{"wheat.html"}) {
@@ -82,7 +84,7 @@ func TestHistoryReportKeepsDeleted(t *testing.T) {
 	f := newStatusFixture(t)
 	f.wheat()
 	f.refresh()
-	rmTree(t, f.s, "runs/wheat/0002_ridge_b2") // the best of all time goes
+	backingtest.RemoveAll(t, f.s, "runs/wheat/0002_ridge_b2") // the best of all time goes
 	f.refresh()
 
 	if got := f.viewNames("catalog/reports"); !slices.Equal(got, []string{"global_performance.html", "dataset_history"}) {

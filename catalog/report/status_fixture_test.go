@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/n4ws/n4ws/backing"
@@ -36,36 +35,5 @@ func (f *statusFixture) refresh() {
 	f.t.Helper()
 	if _, err := f.cat.Refresh(f.ctx); err != nil {
 		f.t.Fatal(err)
-	}
-}
-
-// rmTree removes a path of the store recursively, as rm -rf does.
-func rmTree(t *testing.T, s *backing.Store, p string) {
-	t.Helper()
-	ctx := context.Background()
-	a, err := s.ResolvePath(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent, err := s.ResolvePath(ctx, p[:strings.LastIndexByte(p, '/')])
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := p[strings.LastIndexByte(p, '/')+1:]
-	if a.IsDir() {
-		ents, err := s.ReadDir(ctx, a.Ino)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range ents {
-			rmTree(t, s, p+"/"+e.Name)
-		}
-		if err := s.Rmdir(ctx, parent.Ino, name); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if _, err := s.Unlink(ctx, parent.Ino, name); err != nil {
-		t.Fatal(err)
 	}
 }

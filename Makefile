@@ -15,7 +15,7 @@ help:
 	@echo "make lint       layering check and gofmt"
 	@echo "make fuzz       every fuzz target for FUZZTIME each (default 10m); make fuzz-ci: 10s each (part of make test)"
 	@echo "make crash      crash matrix, concurrency, full-disk and hostile-input tests, long (N4WS_CRASH_POINTS, N4WS_CRASH_SEED)"
-	@echo "make bench      mount vs native benchmark (BENCH_SIZE_MB, BENCH_FILES shrink it)"
+	@echo "make bench      mount vs native benchmark, written to docs/BENCH.md (BENCH_SIZE_MB, BENCH_FILES shrink it)"
 	@echo "make bench-go   Go benchmarks of backing/ and vfs/"
 	@echo "make demo       mount a demo store at demo/workspace; make demo-stop unmounts it"
 	@echo "make clean      remove bin/ and demo/"
@@ -70,11 +70,13 @@ crash:
 	echo "full log: crash.log"; exit $$status
 
 # The driver and the client are built, not `go run`, so that Ctrl-C reaches the driver
-# directly and its cleanup (unmount) runs.
+# directly and its cleanup (unmount) runs. A run without errors writes its tables, the
+# machine and the date to $(BENCH_OUT) (the README links docs/BENCH.md).
+BENCH_OUT ?= docs/BENCH.md
 bench: build
 	$(GO) build -o bin/fsload ./integration/bench/fsload
 	$(GO) build -o bin/n4ws-bench ./integration/bench
-	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload
+	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload -out $(BENCH_OUT)
 
 # Lists the packages first: `go test` fails on a folder with no Go files yet.
 bench-go:

@@ -108,7 +108,7 @@ func newCatalogBench(n4wsBin, duckqBin string) (*catalogBench, error) {
 
 // runCatalog runs the catalog workloads in a temp dir and a mount of their
 // own, prints their table, and cleans up (unmount, then remove).
-func runCatalog(ctx context.Context, n4wsBin, duckqBin string) error {
+func runCatalog(ctx context.Context, n4wsBin, duckqBin string, doc *benchDoc) error {
 	c, err := newCatalogBench(n4wsBin, duckqBin)
 	if err != nil {
 		return err
@@ -122,14 +122,19 @@ func runCatalog(ctx context.Context, n4wsBin, duckqBin string) error {
 	if c.datasets != defCatDatasets || c.pipelines != defCatPipelines || c.samples != defCatSamples || c.ingest != defCatIngest {
 		scale = "REDUCED scale (BENCH_CATALOG_* set)"
 	}
-	fmt.Printf("\ncatalog bench, %s: %d datasets x %d pipelines = %d pipelines, %d samples per predictions.csv, ingestion of %d pipeline folders\nstore %s\n",
-		scale, c.datasets, c.pipelines, c.datasets*c.pipelines, c.samples, c.ingest, c.m.store)
+	what := fmt.Sprintf("%s: %d datasets x %d pipelines = %d pipelines, %d samples per predictions.csv, ingestion of %d pipeline folders",
+		scale, c.datasets, c.pipelines, c.datasets*c.pipelines, c.samples, c.ingest)
+	fmt.Printf("\ncatalog bench, %s\nstore %s\n", what, c.m.store)
 	rows, err := c.measure(ctx)
 	fmt.Println()
-	printCatalogTable(os.Stdout, rows)
+	var table bytes.Buffer
+	printCatalogTable(&table, rows)
+	os.Stdout.Write(table.Bytes())
 	if err == nil {
 		err = c.down(ctx)
 	}
+	doc.add("Catalog", "Absolute targets (a native folder has no computed files), at "+what+".",
+		"```text\n"+table.String()+"```\n")
 	return err
 }
 

@@ -23,6 +23,10 @@ type docBlock struct {
 	// output marks a ```text block preceded by "<!-- output -->": what the
 	// runnable block before it prints (see expectOutput).
 	output bool
+	// owner is the test that runs this block itself, named by a
+	// "<!-- docs-test: run by TestX (why) -->" line before the fence: a block
+	// that needs another folder (make demo builds in a copy of the checkout).
+	owner string
 }
 
 func (b docBlock) String() string { return fmt.Sprintf("%s:%d (```%s)", b.file, b.line, b.lang) }
@@ -96,8 +100,15 @@ func parseDoc(t testing.TB, name string) []docBlock {
 		b.text = strings.Join(body, "\n")
 		if first := b.firstLine(); strings.HasPrefix(first, docsSkipMarker) {
 			b.skip = strings.Trim(strings.TrimSpace(strings.TrimPrefix(first, docsSkipMarker)), "()— -")
-		} else if reason, ok := htmlSkip(lines, b.line-1); ok {
-			b.skip = reason
+		} else if marker, ok := htmlMarker(lines, b.line-1); ok {
+			switch kind, rest, _ := strings.Cut(marker, " "); {
+			case kind == "skip":
+				b.skip = strings.Trim(strings.TrimSpace(rest), "()— -")
+			case strings.HasPrefix(marker, "run by "):
+				b.owner, _, _ = strings.Cut(strings.TrimPrefix(marker, "run by "), " ")
+			default:
+				t.Errorf("%v: unknown marker <!-- docs-test: %s -->: skip (why) or run by TestX (why)", b, marker)
+			}
 		}
 		b.output = b.lang == "text" && b.line >= 2 && strings.TrimSpace(lines[b.line-2]) == docsOutputMarker
 		blocks = append(blocks, b)
@@ -105,10 +116,11 @@ func parseDoc(t testing.TB, name string) []docBlock {
 	return blocks
 }
 
-// htmlSkip reads a skip marker written as an HTML comment on the line
-// before a fence ("<!-- docs-test: skip (reason) -->"), invisible when the
-// markdown is rendered: the README's first block stays two clean commands.
-func htmlSkip(lines []string, fence int) (string, bool) {
+// htmlMarker reads a marker written as an HTML comment on the line before
+// a fence ("<!-- docs-test: skip (reason) -->" or "<!-- docs-test: run by
+// TestX (why) -->"), invisible when the markdown is rendered: the README's
+// first block stays clean commands. It returns the text after "docs-test:".
+func htmlMarker(lines []string, fence int) (string, bool) {
 	if fence < 1 {
 		return "", false
 	}
@@ -117,10 +129,11 @@ func htmlSkip(lines []string, fence int) (string, bool) {
 		return "", false
 	}
 	inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "<!--"), "-->"))
-	if !strings.HasPrefix(inner, docsSkipMarker[2:]) {
+	const prefix = "docs-test:"
+	if !strings.HasPrefix(inner, prefix) {
 		return "", false
 	}
-	return strings.Trim(strings.TrimSpace(strings.TrimPrefix(inner, docsSkipMarker[2:])), "()— -"), true
+	return strings.TrimSpace(strings.TrimPrefix(inner, prefix)), true
 }
 
 // checkBlocks reports what would let a shell block escape the docs test:
@@ -149,7 +162,12 @@ func checkBlocks(t testing.TB, blocks []docBlock) {
 		if b.isScript() && b.skip == "" && b.scriptName() == "" {
 			t.Errorf("%v: a script block names its file on its second line (# /path/NAME: ...)", b)
 		}
-		if b.lang == "sh" && b.skip == "" && !b.isScript() {
+		if b.owner != "" && (b.lang != "sh" || b.skip != "") {
+			t.Errorf("%v: only a ```sh block that is not skipped can be run by %s", b, b.owner)
+		}
+		// A block with an owner runs in a folder of its own (a copy of the
+		// checkout), so it may build.
+		if b.lang == "sh" && b.skip == "" && b.owner == "" && !b.isScript() {
 			for i, l := range strings.Split(b.text, "\n") {
 				if code, _, _ := strings.Cut(" "+l, " #"); mustSkipRE.MatchString(code) {
 					t.Errorf("%v: line %d %q: builds, recurses or needs the system; mark the block %s (why)", b, i+1, l, docsSkipMarker)

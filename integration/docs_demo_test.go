@@ -53,11 +53,12 @@ func TestDocsReadmeDemo(t *testing.T) {
 	}
 
 	checkout := copyCheckout(t, docsRoot(t), filepath.Join(t.TempDir(), "n4ws"))
+	env := userEnv()
 	store, ws := filepath.Join(checkout, "demo", "store"), filepath.Join(checkout, "demo", "workspace")
 	cleanupDocMount(t, store, ws)
 	for i, b := range owned {
 		start := time.Now()
-		out, err := docExecWithin(demoBlockTimeout, checkout, os.Environ(), "", "bash", "-c", "set -euo pipefail\n"+b.text)
+		out, err := docExecWithin(demoBlockTimeout, checkout, env, "", "bash", "-c", "set -euo pipefail\n"+b.text)
 		if err != nil {
 			t.Fatalf("%v failed: %v\n--- block ---\n%s\n--- output ---\n%s%s", b, err, b.text, out, logTail(store))
 		}
@@ -77,7 +78,7 @@ func TestDocsReadmeDemo(t *testing.T) {
 	if !isMounted(ws) || pid <= 0 {
 		t.Fatalf("before make demo-stop: demo/workspace mounted %t, daemon pid %d", isMounted(ws), pid)
 	}
-	if out, err := docExec(checkout, os.Environ(), "", "make", "demo-stop"); err != nil {
+	if out, err := docExec(checkout, env, "", "make", "demo-stop"); err != nil {
 		t.Fatalf("make demo-stop: %v\n%s", err, out)
 	}
 	if isMounted(ws) {
@@ -86,6 +87,20 @@ func TestDocsReadmeDemo(t *testing.T) {
 	if !waitGone(pid, 10*time.Second) {
 		t.Errorf("make demo-stop returned, but the demo's process %d still runs", pid)
 	}
+}
+
+// userEnv is the test's environment without what an enclosing make (make
+// test) passes to its children: a user's shell has no jobserver.
+func userEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKE_TERMOUT", "MAKE_TERMERR":
+		default:
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // copyCheckout copies the files git lists in root (tracked, and untracked

@@ -60,11 +60,11 @@ func writeValuePipe(t testing.TB, dir string, p valuePipe, classify bool, n int,
 	t.Helper()
 	f := filepath.Join(dir, p.pid)
 	hash := p.pid[strings.LastIndexByte(p.pid, '_')+1:]
-	writeFile(t, filepath.Join(f, "pipeline.json"), fmt.Appendf(nil, `{"id": %q, "hash": %q, "created_at": %q,
+	writeFile(t, filepath.Join(f, "pipeline.json"), fmt.Appendf(nil, `{"id": %q, "name": %q, "hash": %q, "created_at": %q,
   "duration_seconds": %v, "status": "completed",
   "steps": [{"step": 1, "operator": "SNV", "class": "nirs4all.operators.transforms.SNV", "params": {}},
     {"step": 2, "operator": "model", "class": %q, "params": {}}]}
-`, p.pid, hash, p.created, 1+rng.Float64()*100, p.model))
+`, p.pid, "cfg_"+p.pid[5:], hash, p.created, 1+rng.Float64()*100, p.model))
 	if p.failed {
 		writeFile(t, filepath.Join(f, "error.log"), []byte("Traceback (most recent call last):\nValueError: n_components\n"))
 	}
@@ -109,6 +109,7 @@ func writeValuePipe(t testing.TB, dir string, p valuePipe, classify bool, n int,
 type sourcePipe struct {
 	valuePipe
 	dataset, task string
+	name          string  // pipeline.json name: the config name
 	duration      float64 // pipeline.json duration_seconds
 	metrics       map[string]map[string]float64
 	rows          map[string][][3]string // partition -> (sample_id, y_true, y_pred) in file order
@@ -124,13 +125,14 @@ func readSource(t testing.TB, dir, ds string, p valuePipe) sourcePipe {
 		t.Fatal(err)
 	}
 	var pj struct {
+		Name     string  `json:"name"`
 		Created  string  `json:"created_at"`
 		Duration float64 `json:"duration_seconds"`
 	}
 	if err := json.Unmarshal(raw, &pj); err != nil {
 		t.Fatalf("%s/pipeline.json: %v", p.pid, err)
 	}
-	s.created, s.duration = pj.Created, pj.Duration
+	s.name, s.created, s.duration = pj.Name, pj.Created, pj.Duration
 	if p.noPreds {
 		return s
 	}
@@ -213,7 +215,7 @@ func expectedMeta(s sourcePipe) map[string][]string {
 			s.task, m, s.score("train", m), s.score("val", m), s.score("test", m),
 			s.score("train", "rmse"), s.score("val", "rmse"), s.score("test", "rmse"), s.score("test", "r2"),
 			s.score("test", "mae"), s.score("test", "accuracy"), s.score("test", "balanced_accuracy"),
-			strconv.Itoa(len(rows)), "false", s.status()}
+			strconv.Itoa(len(rows)), "false", s.status(), "NULL", s.name}
 	}
 	return out
 }
@@ -221,7 +223,7 @@ func expectedMeta(s sourcePipe) map[string][]string {
 var metaColumns = []string{"dataset", "pipeline_id", "partition", "run_date", "epoch(created_at)::BIGINT",
 	"pipeline_number", "config_hash", "model_name", "model_class", "task_type", "metric",
 	"train_score", "val_score", "test_score", "train_rmse", "val_rmse", "test_rmse", "test_r2", "test_mae",
-	"test_accuracy", "test_balanced_accuracy", "n_samples", "run_deleted", "status"}
+	"test_accuracy", "test_balanced_accuracy", "n_samples", "run_deleted", "status", "n_features", "config_name"}
 
 // expectedData is the predictions_data.parquet row of each partition.
 func expectedData(t testing.TB, s sourcePipe) map[string][]string {

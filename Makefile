@@ -71,12 +71,13 @@ crash:
 
 # The driver and the client are built, not `go run`, so that Ctrl-C reaches the driver
 # directly and its cleanup (unmount) runs. A run without errors writes its tables, the
-# machine and the date to $(BENCH_OUT) (the README links docs/BENCH.md).
+# machine and the date to $(BENCH_OUT) (the README links docs/BENCH.md); BENCH_OUT= writes
+# no file (a partial run, e.g. BENCH_ONLY=sqlite, that should not replace the record).
 BENCH_OUT ?= docs/BENCH.md
 bench: build
 	$(GO) build -o bin/fsload ./integration/bench/fsload
 	$(GO) build -o bin/n4ws-bench ./integration/bench
-	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload -out $(BENCH_OUT)
+	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload -out '$(BENCH_OUT)'
 
 # Lists the packages first: `go test` fails on a folder with no Go files yet.
 bench-go:

@@ -162,14 +162,25 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	if err != nil {
 		return fail(err)
 	}
-	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
-		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
-		Durable: f.durable, DebugFUSE: f.debugFUSE, Catalog: cat,
-		OnNativeChange: nativeChangeHook(cat),
-	})
+	proj, err := newProjection(bg, dir, mnt)
 	if err != nil {
 		return fail(err)
 	}
+	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
+		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
+		Durable: f.durable, DebugFUSE: f.debugFUSE, Catalog: cat,
+		OnNativeChange: proj.notify,
+	})
+	if err != nil {
+		proj.stop()
+		return fail(err)
+	}
+	// Stopped by the signal that unmounts, before the unmount: it reads
+	// through the mount, and an open file would make the mount busy.
+	projCtx, stopProj := context.WithCancel(ctx)
+	proj.start(projCtx)
+	defer proj.stop()
+	defer stopProj()
 	if ready != nil {
 		fmt.Fprintln(ready, "ready")
 		ready.Close()
@@ -197,13 +208,6 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 		return err
 	}
 	slog.Info("unmounted", "mountpoint", mnt)
-	return nil
-}
-
-// nativeChangeHook returns what the mount calls when one of nirs4all's own
-// files at the root (store.sqlite and its -wal, arrays/, logs/...) changes:
-// the live projection of store.sqlite into runs/ hooks in here. nil: none.
-func nativeChangeHook(cat *catalog.Catalog) func(rel string) {
 	return nil
 }
 

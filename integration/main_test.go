@@ -19,6 +19,7 @@ var (
 	// n4wsBin and crashWriterBin are built once by TestMain.
 	n4wsBin        string
 	crashWriterBin string
+	parquetwBin    string // the nirs4all stand-in's Parquet writer
 	// tmpRoot holds every t.TempDir of this run (TestMain points TMPDIR at it),
 	// so that a leftover mount of ours is easy to find in /proc/mounts.
 	tmpRoot string
@@ -99,9 +100,11 @@ func buildBinaries() error {
 	}
 	n4wsBin = filepath.Join(binDir, "n4ws")
 	crashWriterBin = filepath.Join(binDir, "crashwriter")
+	parquetwBin = filepath.Join(binDir, "parquetw")
 	builds := [][]string{
 		{"build", "-race", "-o", n4wsBin, "./cmd/n4ws"},
 		{"build", "-o", crashWriterBin, "./integration/testdata/crashwriter"},
+		{"build", "-o", parquetwBin, "./integration/testdata/nirs4all_standin/parquetw"},
 	}
 	for _, args := range builds {
 		cmd := exec.Command("go", args...)

@@ -162,7 +162,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	if err != nil {
 		return fail(err)
 	}
-	proj, err := newProjection(bg, dir, mnt)
+	proj, err := newProjection(bg, dir, mnt, store.NativeDir())
 	if err != nil {
 		return fail(err)
 	}

@@ -100,7 +100,7 @@ func TestLiveProjection(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	t.Cleanup(func() { cmd.Process.Kill() })
 	numbers := map[string]int{}
 	const steps = 8 // per dataset: 3 pipelines and the refit of the best
 	for step := 1; step <= steps; step++ {
@@ -124,7 +124,14 @@ func TestLiveProjection(t *testing.T) {
 			want = "error.log"
 		}
 		start := time.Now()
-		if !waitFor(20*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, want)); return err == nil }) {
+		if !waitFor(20*time.Second, func() bool {
+			for _, f := range []string{want, "manifest.yaml", "pipeline.json"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					return false
+				}
+			}
+			return true
+		}) {
 			t.Fatalf("step %d: %s/%s not there; runs/%s has %v\n%s", step, dir, want, last.Dataset, pipelineDirs(mnt, last.Dataset), logTail(store))
 		}
 		t.Logf("step %d: %s/%s visible %v after the commit was seen", step, filepath.Base(dir), want, time.Since(start).Round(time.Millisecond))
@@ -207,7 +214,7 @@ func TestLiveKill9(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	t.Cleanup(func() { cmd.Process.Kill() })
 	if !waitFor(60*time.Second, func() bool {
 		n := 0
 		for _, e := range readCommits(t, logf) {

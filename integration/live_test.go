@@ -271,3 +271,39 @@ c.close()`, db)) {
 	}
 	t.Logf("killed after %d committed pipelines; %d in the store after remount", len(committed), len(have))
 }
+
+// TestLiveFuseDeviceNotInherited: the mount process holds /dev/fuse only
+// close-on-exec, so the children it starts (the live projection's
+// `n4ws snapshot-store`) do not hold the FUSE connection. One that did
+// kept a killed mount's connection alive while it waited for the answer
+// to its own open of store.sqlite: neither the child nor the mount point
+// ever ended.
+func TestLiveFuseDeviceNotInherited(t *testing.T) {
+	store := newStore(t)
+	pid := mountAt(t, store, filepath.Join(t.TempDir(), "mnt"))
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink(filepath.Join(fdDir, e.Name())); target != "/dev/fuse" {
+			continue
+		}
+		devices++
+		info := readFile(t, fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		var flags int64 = -1
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				fmt.Sscanf(strings.TrimSpace(v), "%o", &flags)
+			}
+		}
+		if flags < 0 || flags&syscall.O_CLOEXEC == 0 {
+			t.Errorf("the mount process holds /dev/fuse as fd %s without close-on-exec (fdinfo: %q)", e.Name(), info)
+		}
+	}
+	if devices == 0 {
+		t.Errorf("the mount process %d holds no /dev/fuse", pid)
+	}
+}

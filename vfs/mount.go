@@ -112,6 +112,10 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	if err := closeFuseDeviceOnExec(); err != nil {
+		server.Unmount()
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
 	f.mu.Lock()
 	f.nodes[backing.RootIno] = root.EmbeddedInode()
 	f.mu.Unlock()

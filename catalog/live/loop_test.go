@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -74,5 +75,34 @@ func mustExec(t *testing.T, db *sql.DB, q string) {
 	t.Helper()
 	if _, err := db.Exec(q); err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// TestNoSnapshotBeforeDatabase: a store.sqlite that is missing, empty (as
+// the mount seeds it, as nirs4all creates it) or not yet a SQLite file is
+// never snapshotted; once it holds a database it is.
+func TestNoSnapshotBeforeDatabase(t *testing.T) {
+	f := newFixture(t)
+	snapshots := 0
+	f.p.opts.Snapshot = func(ctx context.Context, db, dst string) error {
+		snapshots++
+		return importer.BackupStore(ctx, db, dst)
+	}
+	db := filepath.Join(f.ws, "store.sqlite")
+	for _, content := range []string{"", "SQLite", "not a database at all"} {
+		if err := os.WriteFile(db, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if rep := f.pass(); rep.Pipelines != 0 || snapshots != 0 {
+			t.Fatalf("store.sqlite = %q: %d snapshots, %d pipelines, want none", content, snapshots, rep.Pipelines)
+		}
+	}
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	f.pass()
+	standintest.Run(t, "run", f.ws, "--datasets", "soy", "--pipelines", "1", "--no-refit")
+	if rep := f.pass(); rep.Pipelines != 1 || snapshots != 1 {
+		t.Errorf("after a run: %d snapshots, %d pipelines, want 1 and 1", snapshots, rep.Pipelines)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -106,14 +107,14 @@ type mapping struct {
 }
 
 // Pass projects the store once: it reads a snapshot of store.sqlite (a
-// missing store is no work), writes the folders of new and changed
+// store that is missing or not a database yet is no work), writes the folders of new and changed
 // pipelines and removes those of deleted ones.
 func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	var rep Report
-	db := filepath.Join(p.opts.Workspace, "store.sqlite")
-	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-		return rep, nil
+	if ok, err := p.storeReady(); err != nil || !ok {
+		return rep, err
 	}
+	db := filepath.Join(p.opts.Workspace, "store.sqlite")
 	tmp, err := os.MkdirTemp("", "n4ws-live-")
 	if err != nil {
 		return rep, err
@@ -276,4 +277,30 @@ func digestOf(data []byte) backing.Digest {
 		d = backing.Digest(sha256Sum(data))
 	}
 	return d
+}
+
+// sqliteMagic starts the header of every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// storeReady says whether store.sqlite holds a database yet, reading its
+// header where it really is (StatDir). The mount seeds it empty, and
+// nirs4all creates it empty before SQLite writes its first page: no
+// snapshot is taken of such a file (it holds no pipelines).
+func (p *Projector) storeReady() (bool, error) {
+	f, err := os.Open(filepath.Join(p.opts.StatDir, "store.sqlite"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteMagic))
+	if _, err := io.ReadFull(f, head); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		}
+		return false, fmt.Errorf("read store.sqlite header: %w", err)
+	}
+	return string(head) == sqliteMagic, nil
 }

@@ -7,7 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,10 +20,23 @@ import (
 // projection is the live projection of the store.sqlite nirs4all writes at
 // the mount root into runs/ (catalog/live), run by the mount process.
 type projection struct {
-	store *backing.Store // its own handle, which logs its changes (below)
-	proj  *live.Projector
-	wg    sync.WaitGroup
+	store  *backing.Store // its own handle, which logs its changes (below)
+	proj   *live.Projector
+	cancel context.CancelFunc // set by start
+	done   chan struct{}      // closed when Run returned; set by start
 }
+
+const (
+	// snapshotTimeout bounds one `n4ws snapshot-store` child. A snapshot
+	// takes milliseconds; its retries on a busy store last well under
+	// this. One that runs longer is stuck: it is killed and the pass is
+	// retried.
+	snapshotTimeout = time.Minute
+	// stopTimeout bounds how long the mount's exit waits for the
+	// projection once cancelled (a child stuck on the mount may need the
+	// mount to be gone before it can die): the exit never waits for it.
+	stopTimeout = 5 * time.Second
+)
 
 // newProjection prepares the projection of the workspace mounted at mnt,
 // whose store.sqlite really lives in statDir (the mount's native folder).
@@ -45,34 +59,67 @@ func newProjection(ctx context.Context, dir, mnt, statDir string) (*projection, 
 // notify is the mount's OnNativeChange hook: it never blocks.
 func (p *projection) notify(rel string) { p.proj.Notify(rel) }
 
-// start runs the projector until ctx ends; it reads store.sqlite through
-// the mount, so it starts once the mount serves.
+// start runs the projector until ctx ends or stop; it reads store.sqlite
+// through the mount, so it starts once the mount serves.
 func (p *projection) start(ctx context.Context) {
-	p.wg.Add(1)
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.done = make(chan struct{})
 	go func() {
-		defer p.wg.Done()
+		defer close(p.done)
 		p.proj.Run(ctx)
 	}()
 }
 
-// stop waits for the projector (its ctx ended) and closes its handle.
+// stop cancels the projector (a snapshot child is killed), waits for it
+// at most stopTimeout and closes its handle. It never blocks for longer:
+// a projector that did not return is logged and left to the process's
+// exit, its handle open.
 func (p *projection) stop() {
-	p.wg.Wait()
+	if p.cancel != nil {
+		p.cancel()
+		select {
+		case <-p.done:
+		case <-time.After(stopTimeout):
+			slog.Error("live projection: still running after stop; leaving it", "waited", stopTimeout)
+			return
+		}
+	}
 	p.store.Close()
 }
 
-// snapshotInChild runs `n4ws snapshot-store db dst` in a child process.
-// SQLite must not open a file of the mount from the process serving it:
-// its unix VFS holds a process-wide mutex across the open and lock system
-// calls, which the mount can answer only with SQLite calls of its own
-// (the index), so both would wait for ever.
+// snapshotInChild runs `n4ws snapshot-store db dst` in a child process,
+// killed (by its PID) when ctx ends or after snapshotTimeout.
+//
+// It reads db through the mount, where nirs4all's SQLite locks are: the
+// mount leaves fcntl and flock locks to the kernel, which keeps them on
+// the mount's inodes, not on the backing files, so a reader of the
+// backing file would not see nirs4all's locks and could copy a store
+// being checkpointed. SQLite must not open a file of the mount from the
+// process serving it: its unix VFS holds a process-wide mutex across the
+// open and lock system calls, which the mount can answer only with SQLite
+// calls of its own (the index), so both would wait for ever. And the
+// child must not hold the FUSE device (vfs marks it close-on-exec): it
+// would keep a dead mount's connection alive and wait for ever for the
+// answer to its own open.
 func snapshotInChild(ctx context.Context, db, dst string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, self, "snapshot-store", db, dst).CombinedOutput()
+	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, "snapshot-store", db, dst)
+	cmd.Cancel = func() error {
+		slog.Error("live projection: killing the snapshot child", "pid", cmd.Process.Pid, "db", db,
+			"reason", context.Cause(ctx))
+		return syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = time.Second // then Wait stops waiting for its output
+	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if ctx.Err() != nil && cmd.Process != nil {
+			return fmt.Errorf("snapshot-store (pid %d) killed: %w", cmd.Process.Pid, ctx.Err())
+		}
 		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil

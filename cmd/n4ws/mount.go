@@ -175,12 +175,10 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 		proj.stop()
 		return fail(err)
 	}
-	// Stopped by the signal that unmounts, before the unmount: it reads
-	// through the mount, and an open file would make the mount busy.
-	projCtx, stopProj := context.WithCancel(ctx)
-	proj.start(projCtx)
-	defer proj.stop()
-	defer stopProj()
+	// The signal that unmounts also stops the projection (its snapshot
+	// child is killed: an open file would make the mount busy); an
+	// unmount from outside stops it once the mount is gone.
+	proj.start(ctx)
 	if ready != nil {
 		fmt.Fprintln(ready, "ready")
 		ready.Close()
@@ -198,6 +196,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	go unmountOnSignal(ctx, served, server, mnt)
 	server.Wait()
 	close(served)
+	proj.stop() // before the sync: what it wrote last is synced too
 	if f.memProfile != "" {
 		writeHeapProfile(f.memProfile)
 	}

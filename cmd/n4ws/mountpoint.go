@@ -139,6 +139,22 @@ func fusermount(mnt string, args ...string) error {
 	return lastErr
 }
 
+// unmountWhenIdle unmounts mnt, retrying while it is busy for up to
+// limit: the mount's live projection holds store.sqlite open for the
+// instant of a snapshot (its child is a user of the mount like any
+// other). A mount kept busy by someone else still fails, after limit.
+func unmountWhenIdle(mnt string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := unmount(mnt)
+		busy := errors.Is(err, syscall.EBUSY) || (err != nil && strings.Contains(err.Error(), "busy"))
+		if !busy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func newUmountCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "umount MOUNTPOINT",
@@ -157,7 +173,7 @@ func newUmountCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("%s is a %s mount, not n4ws", mnt, m.fstype)
 			}
 			storeDir := strings.TrimPrefix(m.source, "n4ws:")
-			if err := unmount(mnt); err != nil {
+			if err := unmountWhenIdle(mnt, 3*time.Second); err != nil {
 				return err
 			}
 			// The process syncs the store to disk before it exits

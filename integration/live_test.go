@@ -102,6 +102,7 @@ func TestLiveProjection(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	numbers := map[string]int{}
+	shown := &shownFolders{mnt: mnt, datasets: []string{"wheat", "corn"}}
 	const steps = 8 // per dataset: 3 pipelines and the refit of the best
 	for step := 1; step <= steps; step++ {
 		writeFile(t, filepath.Join(gate, fmt.Sprintf("go-%d", step)), nil)
@@ -135,6 +136,7 @@ func TestLiveProjection(t *testing.T) {
 			t.Fatalf("step %d: %s/%s not there; runs/%s has %v\n%s", step, dir, want, last.Dataset, pipelineDirs(mnt, last.Dataset), logTail(store))
 		}
 		t.Logf("step %d: %s/%s visible %v after the commit was seen", step, filepath.Base(dir), want, time.Since(start).Round(time.Millisecond))
+		shown.check(t, fmt.Sprintf("step %d", step))
 		for _, f := range []string{"manifest.yaml", "pipeline.json"} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Errorf("step %d: %v", step, err)
@@ -149,7 +151,18 @@ func TestLiveProjection(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("stand-in did not end")
 	}
-	checkLiveBest(t, mnt, "wheat")
+	// nirs4all closed its store: the run's row changed at its end, which
+	// re-projects its pipelines (their manifests show it), never renumbers.
+	if !waitFor(20*time.Second, func() bool { return runEndShown(t, mnt, "wheat", "corn") }) {
+		t.Errorf("after close, not every manifest.yaml shows the run completed")
+	}
+	shown.check(t, "after close")
+	want := storePipelines(t, mnt)
+	for _, ds := range []string{"wheat", "corn"} {
+		checkCreationOrder(t, ds, pipelineDirs(mnt, ds), want[ds])
+		checkLiveBest(t, mnt, ds)
+		checkBestIsStoreBest(t, mnt, ds)
+	}
 	first := pipelineDirs(mnt, "wheat")
 	manifest := readFile(t, filepath.Join(mnt, "runs/wheat", first[0], "manifest.yaml"))
 	standin(t, mnt, "run", "--datasets", "wheat", "--pipelines", "2")

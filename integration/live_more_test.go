@@ -234,3 +234,60 @@ func runEndShown(t *testing.T, mnt string, datasets ...string) bool {
 	}
 	return true
 }
+
+// TestLiveLegacyCheck: nirs4all refuses a folder with runs/*/*/manifest.yaml
+// and no store.sqlite (the stand-in does the same check, shown here on a
+// plain folder). A mount always has store.sqlite (seeded empty), so
+// nirs4all opens a mount whose runs/ already holds pipeline folders copied
+// in by hand: its pipelines are numbered after them, and the copied
+// folders are left as they were.
+func TestLiveLegacyCheck(t *testing.T) {
+	// Pipeline folders as an older nirs4all wrote them: with manifest.yaml.
+	src := filepath.Join(t.TempDir(), "wheat")
+	for _, spec := range threeSpecs {
+		p := makePipeline(t, src, spec)
+		writeFile(t, filepath.Join(p, "manifest.yaml"), []byte("pipeline_id: "+spec.pid+"\ndataset: wheat\n"))
+	}
+	plain := t.TempDir()
+	mkdirAll(t, filepath.Join(plain, "runs"))
+	cpR(t, src, filepath.Join(plain, "runs"))
+	if out, err := standinCmd(plain, "run", "--datasets", "wheat", "--pipelines", "1").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "Cannot open legacy filesystem workspace") {
+		t.Fatalf("stand-in on a folder with runs/*/*/manifest.yaml and no store.sqlite: %v, want the legacy refusal\n%s", err, out)
+	}
+
+	store := newStore(t)
+	mnt := mountStore(t, store)
+	cpR(t, src, filepath.Join(mnt, "runs"))
+	copied := pipelineDirs(mnt, "wheat")
+	before := map[string]string{}
+	for _, d := range copied {
+		before[d] = treeSums(t, filepath.Join(mnt, "runs/wheat", d))
+	}
+	if fi, err := os.Stat(filepath.Join(mnt, "store.sqlite")); err != nil || fi.Size() != 0 {
+		t.Fatalf("store.sqlite of the mount: %v, want an empty file", err)
+	}
+	standin(t, mnt, "run", "--datasets", "wheat", "--pipelines", "2")
+	want := storePipelines(t, mnt)["wheat"]
+	if len(want) != 3 { // 2 pipelines and the refit of the best
+		t.Fatalf("store.sqlite after the run: %d wheat pipelines, want 3", len(want))
+	}
+	if !waitFor(20*time.Second, func() bool { return len(pipelineDirs(mnt, "wheat")) == len(copied)+len(want) }) {
+		t.Fatalf("runs/wheat: %v, want the %d copied folders and %d of nirs4all\n%s", pipelineDirs(mnt, "wheat"), len(copied), len(want), logTail(store))
+	}
+	got := pipelineDirs(mnt, "wheat")
+	slices.Sort(got)
+	for i, p := range want {
+		if name := fmt.Sprintf("%04d_%s", len(copied)+i+1, p.name); got[len(copied)+i] != name {
+			t.Errorf("runs/wheat: nirs4all's pipeline %d is %s, want %s (after the copied folders)", i+1, got[len(copied)+i], name)
+		}
+	}
+	for _, d := range copied {
+		if sums := treeSums(t, filepath.Join(mnt, "runs/wheat", d)); sums != before[d] {
+			t.Errorf("runs/wheat/%s changed after nirs4all's run:\n%s\nwas\n%s", d, sums, before[d])
+		}
+	}
+	if len(bestFiles(t, filepath.Join(mnt, "runs/wheat"))) != 1 {
+		t.Errorf("runs/wheat: best files %v, want one over the copied and the live pipelines", bestFiles(t, filepath.Join(mnt, "runs/wheat")))
+	}
+}

@@ -76,8 +76,9 @@ crash:
 BENCH_OUT ?= docs/BENCH.md
 bench: build
 	$(GO) build -o bin/fsload ./integration/bench/fsload
+	$(GO) build -o bin/parquetw ./integration/testdata/nirs4all_standin/parquetw
 	$(GO) build -o bin/n4ws-bench ./integration/bench
-	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload -out '$(BENCH_OUT)'
+	bin/n4ws-bench -n4ws $(N4WS) -fsload bin/fsload -parquetw bin/parquetw -out '$(BENCH_OUT)'
 
 # Lists the packages first: `go test` fails on a folder with no Go files yet.
 bench-go:

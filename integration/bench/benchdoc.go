@@ -140,16 +140,8 @@ func markdownTable(rows []row) string {
 	var b strings.Builder
 	b.WriteString("| workload | native | n4ws | ratio | goal | |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		if r.note != "" {
-			fmt.Fprintf(&b, "| %s | - | - | - | %s | %s |\n", r.w.name, r.w.goal, r.note)
-			continue
-		}
-		verdict := "MISS"
-		if r.w.goal.met(r.ratio()) {
-			verdict = "PASS"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %s | %s |\n", r.w.name,
-			format(r.native, r.w.unit), format(r.mount, r.w.unit), r.ratio(), r.w.goal, verdict)
+		c := r.cells("×")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.w.name, c[0], c[1], c[2], c[3], c[4])
 	}
 	return b.String()
 }

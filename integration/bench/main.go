@@ -7,7 +7,8 @@
 // native, mount, their ratio and the goal with PASS/MISS.
 //
 // Environment: BENCH_SIZE_MB (default 1024), BENCH_FILES (default 10000) and
-// BENCH_PIPELINES (default 150) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
+// BENCH_PIPELINES (default 150: also the nirs4all stand-in's pipelines, over
+// 3 datasets) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
 // BENCH_ONLY=<text> runs only the workloads whose name contains it.
 //
@@ -40,6 +41,7 @@ type bench struct {
 	sizeMB    int
 	files     int
 	pipelines int
+	standin   standinPaths // the nirs4all stand-in (standin.go)
 }
 
 func main() { os.Exit(run()) }
@@ -51,12 +53,14 @@ func run() int {
 	fsloadBin := flag.String("fsload", "", "fsload binary (default: go build "+module+"/integration/bench/fsload)")
 	duckqBin := flag.String("duckq", "", "duckq binary (default: go build ./cmd/duckq in integration/duckdb)")
 	out := flag.String("out", "", "also write the results as Markdown to this file (make bench: docs/BENCH.md)")
+	parquetwBin := flag.String("parquetw", "", "the nirs4all stand-in's Parquet writer (default: go build "+module+"/integration/testdata/nirs4all_standin/parquetw)")
+	standinPy := flag.String("standin", "", "the nirs4all stand-in, standin.py (default: found from go env GOMOD)")
 	flag.Parse()
 	catMode, err := catalogMode()
 	if err != nil {
 		return fail(err)
 	}
-	b := &bench{fsloadBin: *fsloadBin}
+	b := &bench{fsloadBin: *fsloadBin, standin: standinPaths{script: *standinPy, parquetw: *parquetwBin}}
 	if b.sizeMB, err = envInt("BENCH_SIZE_MB", 1024); err != nil {
 		return fail(err)
 	}
@@ -175,6 +179,9 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 		}
 		var got [2]float64
 		for i, t := range targets {
+			if w.goal.mountOnly && t.name != "mount" {
+				continue
+			}
 			fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, t.name)
 			v, err := w.run(b, ctx, t)
 			if err != nil {
@@ -193,7 +200,8 @@ func (b *bench) buildMissing(ctx context.Context, base string, n4wsBin *string) 
 	for _, p := range []struct {
 		bin *string
 		pkg string
-	}{{n4wsBin, module + "/cmd/n4ws"}, {&b.fsloadBin, module + "/integration/bench/fsload"}} {
+	}{{n4wsBin, module + "/cmd/n4ws"}, {&b.fsloadBin, module + "/integration/bench/fsload"},
+		{&b.standin.parquetw, module + "/integration/testdata/nirs4all_standin/parquetw"}} {
 		if *p.bin != "" {
 			continue
 		}
@@ -203,6 +211,13 @@ func (b *bench) buildMissing(ctx context.Context, base string, n4wsBin *string) 
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("go build %s: %w", p.pkg, err)
 		}
+	}
+	if b.standin.script == "" {
+		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if err != nil {
+			return fmt.Errorf("go env GOMOD (to find the nirs4all stand-in): %w", err)
+		}
+		b.standin.script = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "integration/testdata/nirs4all_standin/standin.py")
 	}
 	return nil
 }

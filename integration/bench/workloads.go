@@ -53,7 +53,7 @@ const (
 
 func workloads(sizeMB, files, pipelines int) []workload {
 	mib := fmt.Sprintf("%d MiB", sizeMB)
-	return []workload{
+	return append([]workload{
 		{"seq write " + mib, "MiB/s", atLeast(0.70), false, (*bench).seqWrite},
 		{"seq read " + mib + " warm", "MiB/s", atLeast(0.95), false, (*bench).seqReadWarm},
 		{"seq read " + mib + " cold (median of 3)", "MiB/s", atLeast(0.95), true, (*bench).seqReadCold},
@@ -66,7 +66,7 @@ func workloads(sizeMB, files, pipelines int) []workload {
 		{fmt.Sprintf("write %d pipeline folders (%d files, %d MB)", pipelines, 9*pipelines, pipelines*140/150),
 			"ms", atMost(3), false, (*bench).writePipelines},
 		sqliteWorkload(),
-	}
+	}, standinWorkloads(pipelines)...)
 }
 
 func (b *bench) seqWrite(ctx context.Context, t target) (float64, error) {

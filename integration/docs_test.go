@@ -276,7 +276,7 @@ func TestDocsReadme(t *testing.T) {
 	runDoc(t, readmeDoc, docRun{
 		dir:    work,
 		env:    docEnv(map[string]string{"HOME": home, "N4WS_STORE": "", "XDG_DATA_HOME": "", "WS": ""}),
-		owners: []string{"TestDocsReadmeDemo"},
+		owners: []string{"TestDocsReadmeDemo", "TestLiveReadmeBlock"},
 		mustRun: []string{"bin/n4ws mount ~/workspace", "cp -a results/.", "best_*.csv", "bin/n4ws catalog best",
 			"bin/n4ws library save", "bin/n4ws catalog archive", "bin/n4ws runs delete", "bin/n4ws gc",
 			"bin/n4ws umount ~/workspace"},

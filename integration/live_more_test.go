@@ -291,3 +291,25 @@ func TestLiveLegacyCheck(t *testing.T) {
 		t.Errorf("runs/wheat: best files %v, want one over the copied and the live pipelines", bestFiles(t, filepath.Join(mnt, "runs/wheat")))
 	}
 }
+
+// snapshotChildren lists the PIDs of `n4ws snapshot-store` processes that
+// read a store.sqlite below mnt.
+func snapshotChildren(mnt string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if slices.Contains(args, "snapshot-store") && slices.Contains(args, filepath.Join(mnt, "store.sqlite")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

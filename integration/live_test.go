@@ -247,6 +247,12 @@ func TestLiveKill9(t *testing.T) {
 	if !waitGone(pid, 5*time.Second) {
 		t.Fatalf("daemon %d survived SIGKILL", pid)
 	}
+	// A snapshot child caught mid-read gets an error from the dead mount
+	// and exits: it holds no FUSE connection of its own that would keep
+	// its request (and the mount point) waiting for ever.
+	if !waitFor(10*time.Second, func() bool { return len(snapshotChildren(mnt)) == 0 }) {
+		t.Errorf("snapshot-store children of the killed mount still running: %v", snapshotChildren(mnt))
+	}
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):

@@ -22,7 +22,8 @@ import (
 // best file names the pipeline with the store's own lowest test RMSE, and
 // DuckDB finds the live pipelines in catalog/predictions.parquet. Then
 // nirs4all deletes one run: its folders go, and the catalog (CLI and
-// Parquet) marks its pipelines run_deleted while the other dataset stays.
+// Parquet) marks its pipelines run_deleted while the other dataset stays,
+// and an archive made before keeps the deleted pipeline's content.
 func TestLiveConcurrentRunsCatalogDelete(t *testing.T) {
 	store := newStore(t)
 	mnt := mountStore(t, store)
@@ -85,8 +86,17 @@ func TestLiveConcurrentRunsCatalogDelete(t *testing.T) {
 
 	t.Logf("after close: wheat %v, corn %v", pipelineDirs(mnt, "wheat"), pipelineDirs(mnt, "corn"))
 
-	// nirs4all deletes the wheat run.
+	// An archive of a live pipeline, made before nirs4all deletes it.
 	gone := pipelineDirs(mnt, "wheat")
+	archived := gone[0]
+	preds := readFile(t, filepath.Join(mnt, "runs/wheat", archived, "predictions.csv"))
+	said := strings.Fields(n4ws(t, store, "catalog", "archive", "runs/wheat/"+archived))
+	if len(said) < 2 || said[0] != "archived" {
+		t.Fatalf("n4ws catalog archive runs/wheat/%s: %q, want archived <path> ...", archived, said)
+	}
+	archive := said[1]
+
+	// nirs4all deletes the wheat run.
 	standin(t, mnt, "delete", "--run-name", "dual_wheat")
 	if !waitFor(20*time.Second, func() bool { return len(pipelineDirs(mnt, "wheat")) == 0 }) {
 		t.Fatalf("after nirs4all deleted the wheat run, runs/wheat still has %v", pipelineDirs(mnt, "wheat"))
@@ -99,6 +109,13 @@ func TestLiveConcurrentRunsCatalogDelete(t *testing.T) {
 		if got[name] != "true" {
 			t.Errorf("predictions.parquet: wheat pipeline %s has run_deleted %q, want true", name, got[name])
 		}
+	}
+	// The archive keeps the deleted pipeline's content (read with python's
+	// zipfile through the mount).
+	if got := py(t, `import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+sys.stdout.write(z.read(sys.argv[2] + "/predictions.csv").decode())`, filepath.Join(mnt, archive), archived); got != strings.TrimSpace(preds) {
+		t.Errorf("%s: %s/predictions.csv after nirs4all deleted the run differs from the folder's before", archive, archived)
 	}
 	if n := len(pipelineDirs(mnt, "corn")); n != len(want["corn"]) {
 		t.Errorf("deleting the wheat run left runs/corn with %d folders, want %d", n, len(want["corn"]))

@@ -38,12 +38,23 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if len(name) > 255 {
 		return nil, syscall.ENAMETOOLONG
 	}
-	a, err := n.fsys.store.Lookup(ctx, n.ino(), name)
-	if isNotFound(err) {
+	a, found, cached := n.fsys.cachedLookup(n.ino(), name)
+	if cached && !found {
 		return n.lookupView(ctx, name, out)
 	}
-	if err != nil {
-		return nil, n.fsys.toErrno("lookup", n.ino(), err)
+	if !cached {
+		writes, changes := n.fsys.stamp()
+		var err error
+		a, err = n.fsys.store.Lookup(ctx, n.ino(), name)
+		if err == nil || isNotFound(err) {
+			n.fsys.noteIndexLookup(ctx, n.ino(), writes, changes)
+		}
+		if isNotFound(err) {
+			return n.lookupView(ctx, name, out)
+		}
+		if err != nil {
+			return nil, n.fsys.toErrno("lookup", n.ino(), err)
+		}
 	}
 	return n.entry(ctx, &a, out), 0
 }
@@ -100,9 +111,14 @@ func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, o
 	if setgid && fileType(nn.Mode) == syscall.S_IFDIR {
 		nn.Mode |= syscall.S_ISGID
 	}
+	writes, changes := n.fsys.stamp()
 	a, err := n.fsys.store.Mknod(ctx, n.ino(), name, nn)
 	if err != nil {
 		return nil, n.fsys.toErrno("create", n.ino(), err)
+	}
+	n.fsys.noteCreated(writes, n.ino(), name, a)
+	if a.IsDir() {
+		n.fsys.startListing(a.Ino, writes, changes)
 	}
 	return n.entry(ctx, &a, out), 0
 }
@@ -157,7 +173,11 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 
 func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	writes, _ := n.fsys.stamp()
 	a, err := n.fsys.store.Unlink(ctx, n.ino(), name)
+	if err == nil {
+		n.fsys.noteUnlinked(writes, n.ino(), name, a)
+	}
 	if isNotFound(err) {
 		// Removing a computed entry changes nothing (it is derived), and
 		// succeeding lets rm -rf of a dataset folder finish.

@@ -33,6 +33,8 @@ type fsys struct {
 	// has seen; a knownContent filled before the last one is stale.
 	changes atomic.Uint64
 
+	listings listingCache // a few folders' entries, for lookups (lookup_cache.go)
+
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
 	nodes map[uint64]*fs.Inode // inodes the kernel knows, for cache invalidation

@@ -401,9 +401,12 @@ func (of *openFile) commit(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := of.fsys.store.CommitContent(ctx, of.ino, c); err != nil {
+	writes, _ := of.fsys.stamp()
+	a, err := of.fsys.store.CommitContent(ctx, of.ino, c)
+	if err != nil {
 		return err
 	}
+	of.fsys.noteCommitted(writes, a)
 	of.dirty, of.sealed = false, of.spool != nil && of.size > 0
 	return nil
 }

@@ -10,7 +10,8 @@
 // BENCH_PIPELINES (default 150: also the nirs4all stand-in's pipelines, over
 // 3 datasets) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
-// BENCH_ONLY=<text> runs only the workloads whose name contains it.
+// BENCH_ONLY=<text> runs only the workloads whose name contains it;
+// BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile.
 //
 // BENCH_SCALE=N instead writes N small pipeline folders (BENCH_SCALE_PER_DATASET
 // to a dataset, default 1000) and reports mount start, find, the mount's RSS

@@ -1,0 +1,218 @@
+package vfs
+
+import (
+	"context"
+	"sync"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// Listing cache: a few directories' names and their children's attributes,
+// read in one query, so that a burst of lookups in one folder (stat or
+// read of many files after a remount, the negative lookup before each
+// create) costs no index query each.
+//
+// A listing is exact while no write transaction of this process and no
+// change logged by another process came after it was read (the store's
+// write count and the mount's change count tell, as for knownContent).
+// The mount's own creates, unlinks and content commits, the writes that a
+// burst is made of, apply themselves to the listing of their folder
+// instead of making it stale, when theirs was the only transaction in
+// between (ownWrite). Every other write makes every listing stale.
+const (
+	// listingStreak is how many index lookups in one folder, with no
+	// write in between, make the mount read the whole folder: one stat
+	// of a file in a large folder must not pay for reading it all.
+	listingStreak = 8
+	// listingMax is the largest folder kept (about 200 bytes a name).
+	listingMax = 50000
+	// listingSlots is how many folders are kept: bursts go one folder at
+	// a time, and memory stays bounded whatever the tree's size.
+	listingSlots = 4
+)
+
+// listing is one folder's entries at stamp (writes, changes).
+type listing struct {
+	dir     uint64
+	writes  uint64
+	changes uint64
+	attrs   map[string]backing.Attr
+	names   map[uint64]string // child ino → its name, for content commits
+}
+
+// listingCache holds the listings and each folder's lookup streak.
+type listingCache struct {
+	mu     sync.Mutex
+	slots  []*listing // most recent last
+	streak struct {   // index lookups in one folder at one stamp
+		dir, writes, changes uint64
+		n                    int
+	}
+}
+
+// stamp is the store's write count and the mount's change count now.
+func (f *fsys) stamp() (uint64, uint64) { return f.store.Writes(), f.changes.Load() }
+
+// cachedLookup answers a lookup of name in dir from a listing that is still
+// exact: found tells whether the folder holds the name. ok is false when
+// no exact listing of dir is at hand.
+func (f *fsys) cachedLookup(dir uint64, name string) (a backing.Attr, found, ok bool) {
+	writes, changes := f.stamp()
+	c := &f.listings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.find(dir)
+	if l == nil || l.writes != writes || l.changes != changes {
+		return a, false, false
+	}
+	a, found = l.attrs[name]
+	return a, found, true
+}
+
+// noteIndexLookup counts a lookup in dir that asked the index, stamped
+// before it; at listingStreak in a row it reads the whole folder.
+func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64) {
+	c := &f.listings
+	c.mu.Lock()
+	s := &c.streak
+	if s.dir != dir || s.writes != writes || s.changes != changes {
+		s.dir, s.writes, s.changes, s.n = dir, writes, changes, 0
+	}
+	s.n++
+	load := s.n == listingStreak
+	c.mu.Unlock()
+	if load {
+		f.loadListing(ctx, dir)
+	}
+}
+
+// loadListing reads folder dir whole into a listing.
+func (f *fsys) loadListing(ctx context.Context, dir uint64) {
+	writes, changes := f.stamp() // before the query: a write during it makes the listing stale
+	names, attrs, err := f.store.ReadDirPlus(ctx, dir)
+	if err != nil || len(names) > listingMax {
+		return
+	}
+	l := &listing{dir: dir, writes: writes, changes: changes,
+		attrs: make(map[string]backing.Attr, len(names)), names: make(map[uint64]string, len(names))}
+	for i, name := range names {
+		l.add(name, attrs[i])
+	}
+	f.listings.put(l)
+}
+
+// startListing records that folder dir, just made by this mount's write
+// that started at stamp (before, changes), is empty: a new folder's
+// negative lookups (each create in it) then cost no query. Only when that
+// write was the only change since.
+func (f *fsys) startListing(dir, before, changes uint64) {
+	if w, c := f.stamp(); w != before+1 || c != changes {
+		return
+	}
+	f.listings.put(&listing{dir: dir, writes: before + 1, changes: changes,
+		attrs: map[string]backing.Attr{}, names: map[uint64]string{}})
+}
+
+func (l *listing) add(name string, a backing.Attr) {
+	l.attrs[name] = a
+	if _, dup := l.names[a.Ino]; dup || a.Nlink > 1 && !a.IsDir() {
+		l.names[a.Ino] = "" // a hard link: a commit cannot tell which names to update
+	} else {
+		l.names[a.Ino] = name
+	}
+}
+
+// ownWrite applies this mount's write, which started at write count
+// before, to the listings. When it was the only transaction since, apply
+// updates the listings it concerns (returning false drops one) and every
+// listing exact before stays exact; otherwise they are all stale already.
+func (f *fsys) ownWrite(before uint64, apply func(l *listing) bool) {
+	writes, changes := f.stamp()
+	if writes != before+1 {
+		return
+	}
+	c := &f.listings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.slots[:0]
+	for _, l := range c.slots {
+		if l.writes != before || l.changes != changes {
+			continue // stale: drop it
+		}
+		if apply(l) {
+			l.writes = writes
+			kept = append(kept, l)
+		}
+	}
+	clear(c.slots[len(kept):])
+	c.slots = kept
+}
+
+// noteCreated applies the create of name (attributes a) in dir. The
+// folder's own attributes changed: a listing of its parent goes.
+func (f *fsys) noteCreated(before, dir uint64, name string, a backing.Attr) {
+	f.ownWrite(before, func(l *listing) bool {
+		if l.dir != dir {
+			_, holdsDir := l.names[dir]
+			return !holdsDir
+		}
+		l.add(name, a)
+		return true
+	})
+}
+
+// noteUnlinked applies the unlink of name in dir; a is the node after it.
+// Only dir's listing stays: below runs/ the unlink also filled the trash.
+func (f *fsys) noteUnlinked(before, dir uint64, name string, a backing.Attr) {
+	f.ownWrite(before, func(l *listing) bool {
+		if l.dir != dir {
+			return false
+		}
+		if a.Nlink > 0 { // other names of the node changed too
+			return false
+		}
+		delete(l.attrs, name)
+		delete(l.names, a.Ino)
+		return true
+	})
+}
+
+// noteCommitted applies a content commit of file a (its attributes after).
+func (f *fsys) noteCommitted(before uint64, a backing.Attr) {
+	f.ownWrite(before, func(l *listing) bool {
+		name, held := l.names[a.Ino]
+		if !held {
+			return true
+		}
+		if name == "" {
+			return false
+		}
+		l.attrs[name] = a
+		return true
+	})
+}
+
+func (c *listingCache) find(dir uint64) *listing {
+	for _, l := range c.slots {
+		if l.dir == dir {
+			return l
+		}
+	}
+	return nil
+}
+
+// put adds l, replacing dir's previous listing or the oldest one.
+func (c *listingCache) put(l *listing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, old := range c.slots {
+		if old.dir == l.dir {
+			c.slots = append(c.slots[:i], c.slots[i+1:]...)
+			break
+		}
+	}
+	if len(c.slots) == listingSlots {
+		c.slots = append(c.slots[:0], c.slots[1:]...)
+	}
+	c.slots = append(c.slots, l)
+}

@@ -106,6 +106,12 @@ func (n *dirNode) owner(ctx context.Context) (uid, gid uint32, setgid bool) {
 }
 
 func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	in, _, errno := n.createAttr(ctx, name, nn, out)
+	return in, errno
+}
+
+// createAttr is create that also returns the new node's attributes.
+func (n *dirNode) createAttr(ctx context.Context, name string, nn backing.NewNode, out *fuse.EntryOut) (*fs.Inode, *backing.Attr, syscall.Errno) {
 	uid, gid, setgid := n.owner(ctx)
 	nn.Uid, nn.Gid = uid, gid
 	if setgid && fileType(nn.Mode) == syscall.S_IFDIR {
@@ -114,13 +120,14 @@ func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, o
 	writes, changes := n.fsys.stamp()
 	a, err := n.fsys.store.Mknod(ctx, n.ino(), name, nn)
 	if err != nil {
-		return nil, n.fsys.toErrno("create", n.ino(), err)
+		return nil, nil, n.fsys.toErrno("create", n.ino(), err)
 	}
 	n.fsys.noteCreated(writes, n.ino(), name, a)
 	if a.IsDir() {
 		n.fsys.startListing(a.Ino, writes, changes)
 	}
-	return n.entry(ctx, &a, out), 0
+	made := a // entry may overlay an open file's state on a
+	return n.entry(ctx, &a, out), &made, 0
 }
 
 func (n *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -147,12 +154,12 @@ func (n *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.En
 
 func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	in, errno := n.create(ctx, name, backing.NewNode{Mode: syscall.S_IFREG | mode&07777}, out)
+	in, a, errno := n.createAttr(ctx, name, backing.NewNode{Mode: syscall.S_IFREG | mode&07777}, out)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
 	// A new file is empty: open it for writing without copying anything.
-	fh, fuseFlags, errno := n.fsys.openNode(ctx, in.Operations().(*fileNode), in.StableAttr().Ino, flags|syscall.O_TRUNC)
+	fh, fuseFlags, errno := n.fsys.openCreated(ctx, in.Operations().(*fileNode), a, flags)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}

@@ -68,7 +68,7 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 	of := f.acquire(ino)
 	if writing {
 		node.pt.startOther()
-		return f.openForWrite(ctx, node, of, flags)
+		return f.openForWrite(ctx, node, of, flags, nil)
 	}
 	of.mu.Lock()
 	writing = of.active
@@ -94,8 +94,25 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 	return &h, node.cacheFlags(a.Blob) | fuse.FOPEN_NOFLUSH, 0
 }
 
-func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	a, err := f.store.GetAttr(ctx, of.ino)
+// openCreated opens file a, which this request has just made, for
+// writing: the index has nothing to tell that a does not (it is empty,
+// writable and has no set-ID bit to clear).
+func (f *fsys) openCreated(ctx context.Context, node *fileNode, a *backing.Attr, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	of := f.acquire(a.Ino)
+	node.pt.startOther()
+	return f.openForWrite(ctx, node, of, flags|syscall.O_TRUNC, a)
+}
+
+// openForWrite opens of for writing; known, when set, is the file's
+// attributes, which the request has just made.
+func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, flags uint32, known *backing.Attr) (fs.FileHandle, uint32, syscall.Errno) {
+	var a backing.Attr
+	var err error
+	if known != nil {
+		a = *known
+	} else {
+		a, err = f.store.GetAttr(ctx, of.ino)
+	}
 	if err == nil && a.Flags&backing.FlagReadOnly != 0 {
 		err = backing.ErrReadOnly
 	}
@@ -109,7 +126,7 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 	}
 	if err == nil {
 		of.mu.Lock()
-		err = of.startWriting(ctx, flags&syscall.O_TRUNC != 0)
+		err = of.startWriting(ctx, flags&syscall.O_TRUNC != 0, known)
 		if err == nil {
 			of.writers++
 		}
@@ -129,7 +146,7 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 func (f *fsys) truncate(ctx context.Context, ino uint64, fh fs.FileHandle, size int64) syscall.Errno {
 	of := f.acquire(ino)
 	of.mu.Lock()
-	err := of.startWriting(ctx, size == 0)
+	err := of.startWriting(ctx, size == 0, nil)
 	if err == nil {
 		err = of.truncateLocked(size)
 	}

@@ -20,9 +20,10 @@ import (
 // instead of making it stale, when theirs was the only transaction in
 // between (ownWrite). Every other write makes every listing stale.
 const (
-	// listingStreak is how many index lookups in one folder, with no
-	// write in between, make the mount read the whole folder: one stat
-	// of a file in a large folder must not pay for reading it all.
+	// listingStreak is how many index lookups in a row in one folder
+	// make the mount read the whole folder (more for a large one, see
+	// noteIndexLookup): one stat of a file in a large folder must not pay
+	// for reading it all.
 	listingStreak = 8
 	// listingMax is the largest folder kept (about 200 bytes a name).
 	listingMax = 50000
@@ -44,7 +45,7 @@ type listing struct {
 type listingCache struct {
 	mu     sync.Mutex
 	slots  []*listing // most recent last
-	streak struct {   // index lookups in one folder at one stamp
+	streak struct {   // index lookups in a row in one folder, and their stamp
 		dir, writes, changes uint64
 		n                    int
 	}
@@ -70,7 +71,12 @@ func (f *fsys) cachedLookup(dir uint64, name string) (a backing.Attr, found, ok 
 }
 
 // noteIndexLookup counts a lookup in dir that asked the index, stamped
-// before it; at listingStreak in a row it reads the whole folder.
+// (writes, changes) before it. After listingStreak of them in a row with
+// no write in between other than the mount's own applied ones (a create
+// burst), and one more for every 16 entries the folder had when last read
+// (re-reading a large folder made stale by a write the mount cannot apply,
+// such as a catalog refresh, must cost less than the queries it saves),
+// it reads the whole folder.
 func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64) {
 	c := &f.listings
 	c.mu.Lock()
@@ -79,7 +85,11 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 		s.dir, s.writes, s.changes, s.n = dir, writes, changes, 0
 	}
 	s.n++
-	load := s.n == listingStreak
+	size := 0
+	if l := c.find(dir); l != nil {
+		size = len(l.attrs)
+	}
+	load := s.n == max(listingStreak, size/16)
 	c.mu.Unlock()
 	if load {
 		f.loadListing(ctx, dir)
@@ -134,6 +144,9 @@ func (f *fsys) ownWrite(before uint64, apply func(l *listing) bool) {
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if s := &c.streak; s.writes == before && s.changes == changes {
+		s.writes = writes // an applied write does not break a streak
+	}
 	kept := c.slots[:0]
 	for _, l := range c.slots {
 		if l.writes != before || l.changes != changes {

@@ -119,8 +119,8 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	}
 }
 
-// A folder is read whole only after a streak of lookups with no write in
-// between.
+// A folder is read whole only after a streak of lookups in it with no
+// write in between.
 func TestListingLoadsAfterStreak(t *testing.T) {
 	f, runs := listingFsys(t)
 	ctx := context.Background()

@@ -148,15 +148,18 @@ func (of *openFile) setMtime(t time.Time) {
 
 // startWriting makes sure the content is open for writing, filled with the
 // committed content or empty when trunc. Call with of.mu held.
-func (of *openFile) startWriting(ctx context.Context, trunc bool) error {
+func (of *openFile) startWriting(ctx context.Context, trunc bool, known *backing.Attr) error {
 	if of.active {
 		if trunc {
 			return of.truncateLocked(0)
 		}
 		return nil
 	}
-	a, err := of.fsys.store.GetAttr(ctx, of.ino)
-	if err != nil {
+	var a backing.Attr
+	var err error
+	if known != nil {
+		a = *known
+	} else if a, err = of.fsys.store.GetAttr(ctx, of.ino); err != nil {
 		return err
 	}
 	of.mtime, of.ctime, of.sealed = a.Mtime, a.Ctime, false

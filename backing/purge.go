@@ -70,3 +70,20 @@ func (s *Store) PurgeUnlinked(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// PurgeAll is Purge of every node of inos, in one transaction: the mount
+// purges the files an rm -rf removed in batches, not one commit each.
+func (s *Store) PurgeAll(ctx context.Context, inos []uint64) error {
+	err := s.update(ctx, func(tx *txn) error {
+		for _, ino := range inos {
+			if err := tx.purge(ino); err != nil {
+				return fmt.Errorf("node %d: %w", ino, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("purge %d nodes: %w", len(inos), err)
+	}
+	return nil
+}

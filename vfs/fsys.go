@@ -34,6 +34,7 @@ type fsys struct {
 	changes atomic.Uint64
 
 	listings listingCache // a few folders' entries, for lookups (lookup_cache.go)
+	purges   purgeQueue   // forgotten unlinked nodes to delete (purge_queue.go)
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
@@ -55,6 +56,7 @@ func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 		open:          map[uint64]*openFile{},
 		nodes:         map[uint64]*fs.Inode{},
 		unlinked:      map[uint64]bool{},
+		purges:        purgeQueue{wake: make(chan struct{}, 1)},
 	}
 }
 
@@ -97,7 +99,11 @@ func (f *fsys) forget(ino uint64, in *fs.Inode) {
 	delete(f.nodes, ino)
 	if f.unlinked[ino] {
 		delete(f.unlinked, ino)
-		f.purgeLocked(context.Background(), ino)
+		if of, open := f.open[ino]; open {
+			of.unlinked = true // its last release purges it
+		} else {
+			f.queuePurge(ino)
+		}
 	}
 }
 

@@ -129,6 +129,7 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 		opts.Logger.Warn("no apply socket: CLI commands will not wait for this mount", "err", err)
 	}
 	go f.watchChanges(ctx, seq, applyReqs)
+	go f.runPurger(ctx)
 	if cat != nil {
 		go f.refreshCatalog(ctx)
 	}

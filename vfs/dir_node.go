@@ -99,8 +99,16 @@ func (n *dirNode) owner(ctx context.Context) (uid, gid uint32, setgid bool) {
 	if c, ok := fuse.FromContext(ctx); ok {
 		uid, gid = c.Uid, c.Gid
 	}
-	if a, err := n.fsys.store.GetAttr(ctx, n.ino()); err == nil && a.Mode&syscall.S_ISGID != 0 {
-		gid, setgid = a.Gid, true
+	mode, dirGid, ok := n.fsys.cachedOwner(n.ino())
+	if !ok {
+		a, err := n.fsys.store.GetAttr(ctx, n.ino())
+		mode, dirGid = a.Mode, a.Gid
+		if err != nil {
+			mode = 0
+		}
+	}
+	if mode&syscall.S_ISGID != 0 {
+		gid, setgid = dirGid, true
 	}
 	return uid, gid, setgid
 }
@@ -124,7 +132,7 @@ func (n *dirNode) createAttr(ctx context.Context, name string, nn backing.NewNod
 	}
 	n.fsys.noteCreated(writes, n.ino(), name, a)
 	if a.IsDir() {
-		n.fsys.startListing(a.Ino, writes, changes)
+		n.fsys.startListing(&a, writes, changes)
 	}
 	made := a // entry may overlay an open file's state on a
 	return n.entry(ctx, &a, out), &made, 0

@@ -39,6 +39,10 @@ type listing struct {
 	changes uint64
 	attrs   map[string]backing.Attr
 	names   map[uint64]string // child ino → its name, for content commits
+	// mode and gid of the folder itself, which decide a new child's group:
+	// the writes a listing follows never change them.
+	mode, gid uint32
+	owned     bool // mode and gid are known
 }
 
 // listingCache holds the listings and each folder's lookup streak.
@@ -99,11 +103,15 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 // loadListing reads folder dir whole into a listing.
 func (f *fsys) loadListing(ctx context.Context, dir uint64) {
 	writes, changes := f.stamp() // before the query: a write during it makes the listing stale
+	self, err := f.store.GetAttr(ctx, dir)
+	if err != nil {
+		return
+	}
 	names, attrs, err := f.store.ReadDirPlus(ctx, dir)
 	if err != nil || len(names) > listingMax {
 		return
 	}
-	l := &listing{dir: dir, writes: writes, changes: changes,
+	l := &listing{dir: dir, writes: writes, changes: changes, mode: self.Mode, gid: self.Gid, owned: true,
 		attrs: make(map[string]backing.Attr, len(names)), names: make(map[uint64]string, len(names))}
 	for i, name := range names {
 		l.add(name, attrs[i])
@@ -115,12 +123,25 @@ func (f *fsys) loadListing(ctx context.Context, dir uint64) {
 // that started at stamp (before, changes), is empty: a new folder's
 // negative lookups (each create in it) then cost no query. Only when that
 // write was the only change since.
-func (f *fsys) startListing(dir, before, changes uint64) {
+func (f *fsys) startListing(a *backing.Attr, before, changes uint64) {
 	if w, c := f.stamp(); w != before+1 || c != changes {
 		return
 	}
-	f.listings.put(&listing{dir: dir, writes: before + 1, changes: changes,
+	f.listings.put(&listing{dir: a.Ino, writes: before + 1, changes: changes, mode: a.Mode, gid: a.Gid, owned: true,
 		attrs: map[string]backing.Attr{}, names: map[uint64]string{}})
+}
+
+// cachedOwner returns folder dir's mode and gid from an exact listing.
+func (f *fsys) cachedOwner(dir uint64) (mode, gid uint32, ok bool) {
+	writes, changes := f.stamp()
+	c := &f.listings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.find(dir)
+	if l == nil || !l.owned || l.writes != writes || l.changes != changes {
+		return 0, 0, false
+	}
+	return l.mode, l.gid, true
 }
 
 func (l *listing) add(name string, a backing.Attr) {

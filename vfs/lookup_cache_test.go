@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,8 +74,11 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.noteCreated(w, runs, "d", d)
-	f.startListing(d.Ino, w, c)
+	f.startListing(&d, w, c)
 	checkListing(t, f, d.Ino, "new folder")
+	if mode, gid, ok := f.cachedOwner(d.Ino); !ok || mode != d.Mode || gid != d.Gid {
+		t.Fatalf("new folder's owner from the listing: mode %o gid %d (%v), want %o %d", mode, gid, ok, d.Mode, d.Gid)
+	}
 	var files []backing.Attr
 	for i := range 5 {
 		w, _ := f.stamp()
@@ -109,6 +113,9 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	}
 	if _, _, ok := f.cachedLookup(d.Ino, "quiet"); ok {
 		t.Fatal("the listing answered after a write it did not see")
+	}
+	if _, _, ok := f.cachedOwner(d.Ino); ok {
+		t.Fatal("the folder's owner came from a listing after a write it did not see")
 	}
 	// Read again, then a change by another process: stale too.
 	f.loadListing(ctx, d.Ino)
@@ -183,6 +190,40 @@ func TestListingSeesCLIChanges(t *testing.T) {
 		}
 		if got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%02d", i))); err != nil || string(got) != "mount" {
 			t.Fatalf("f%02d: %q, %v", i, got, err)
+		}
+	}
+}
+
+// A file made in a set-group-ID folder takes the folder's group, also
+// when the group changed after the mount made the folder (and started its
+// listing) and while the folder is being filled.
+func TestSetgidFolderGroupFollowsChown(t *testing.T) {
+	mnt, _ := mountTest(t, Options{})
+	dir := filepath.Join(mnt, "runs", "shared")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, gid := range []int{1234, 4321} {
+		if err := os.Chown(dir, -1, gid); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Chmod(dir, 0o2775); err != nil { // after chown, which clears it
+			t.Fatal(err)
+		}
+		for j := range 3 * listingStreak {
+			p := filepath.Join(dir, fmt.Sprintf("f%d_%02d", i, j))
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var st syscall.Stat_t
+			if err := syscall.Stat(p, &st); err != nil {
+				t.Fatal(err)
+			}
+			if int(st.Gid) != gid {
+				var ds syscall.Stat_t
+				syscall.Stat(dir, &ds)
+				t.Fatalf("%s: gid %d, want the folder's %d (folder mode %o gid %d)", p, st.Gid, gid, ds.Mode, ds.Gid)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -226,4 +227,64 @@ func TestSetgidFolderGroupFollowsChown(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Creates, commits and unlinks from several goroutines at once, each
+// applying itself to the listing as the mount does: whatever interleaving
+// happened, a listing still in use answers exactly as the index does.
+func TestListingConcurrentOwnWrites(t *testing.T) {
+	f, runs := listingFsys(t)
+	ctx := context.Background()
+	w, c := f.stamp()
+	d, err := f.store.Mknod(ctx, runs, "d", backing.NewNode{Mode: 0o40755})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.startListing(&d, w, c)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				name := fmt.Sprintf("g%d_%02d", g, i)
+				w, _ := f.stamp()
+				a, err := f.store.Mknod(ctx, d.Ino, name, backing.NewNode{Mode: 0o100644})
+				if err != nil {
+					errs <- err
+					return
+				}
+				f.noteCreated(w, d.Ino, name, a)
+				data := []byte(name)
+				w, _ = f.stamp()
+				if a, err = f.store.CommitContent(ctx, a.Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)}); err != nil {
+					errs <- err
+					return
+				}
+				f.noteCommitted(w, a)
+				if i%3 == 0 {
+					w, _ = f.stamp()
+					if a, err = f.store.Unlink(ctx, d.Ino, name); err != nil {
+						errs <- err
+						return
+					}
+					f.noteUnlinked(w, d.Ino, name, a)
+				}
+				f.cachedLookup(d.Ino, name)
+				if i%10 == 9 {
+					f.loadListing(ctx, d.Ino) // a burst of lookups reads the folder again
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if _, _, ok := f.cachedLookup(d.Ino, "x"); !ok {
+		f.loadListing(ctx, d.Ino) // every write was concurrent: read it again, then compare
+	}
+	checkListing(t, f, d.Ino, "after concurrent writes")
 }

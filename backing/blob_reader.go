@@ -52,9 +52,9 @@ func (s *Store) OpenKnownBlob(d Digest, inline bool) (*Blob, error) {
 	if inline {
 		return &Blob{store: s, digest: d}, nil
 	}
-	f, err := os.Open(s.BlobPath(d))
+	f, err := s.blobs.Open(context.Background(), d)
 	if err != nil {
-		return nil, fmt.Errorf("open blob %s: %w", d, err)
+		return nil, err
 	}
 	return &Blob{file: f}, nil
 }

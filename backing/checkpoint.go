@@ -18,7 +18,11 @@ const checkpointEvery = time.Second
 // do inside whichever commit crosses wal_autocheckpoint. The writer's own
 // automatic checkpoint stays as a backstop for a log that grows faster.
 func (s *Store) RunCheckpointer(ctx context.Context) error {
-	db, err := sql.Open("sqlite3", "file:"+url.PathEscape(s.indexPath())+"?_busy_timeout=10000")
+	lite, ok := s.idx.(*SQLiteIndex)
+	if !ok {
+		return nil // only SQLite has a write-ahead log of ours to move
+	}
+	db, err := sql.Open("sqlite3", "file:"+url.PathEscape(lite.Path())+"?_busy_timeout=10000")
 	if err != nil {
 		return fmt.Errorf("checkpointer: %w", err)
 	}

@@ -1,6 +1,7 @@
 package backing
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -79,8 +80,14 @@ func (tx *txn) commitContent(ino uint64, c Content) (Attr, error) {
 	return a, tx.markParentsDirty(ino)
 }
 
-// BlobPath returns where blob d lives.
-func (s *Store) BlobPath(d Digest) string { return s.blobs.Path(d) }
+// BlobPath returns where blob d lives in a local blob folder, "" when the
+// blobs are elsewhere (an object store).
+func (s *Store) BlobPath(d Digest) string {
+	if s.local == nil {
+		return ""
+	}
+	return s.local.Path(d)
+}
 
 // storeBlob adds a reference to blob c.Digest, storing its bytes first if
 // they are new: inline when small, else as a file placed from c.File.
@@ -138,10 +145,13 @@ func (s *Store) placeBlob(c Content) error {
 		if int64(len(c.Data)) != c.Size {
 			return fmt.Errorf("place blob %s: content has %d bytes, says %d: %w", c.Digest, len(c.Data), c.Size, ErrInvalid)
 		}
-		if _, err := os.Stat(s.BlobPath(c.Digest)); err == nil {
+		if _, err := s.blobs.Stat(context.Background(), c.Digest); err == nil {
 			return nil // stored already: deduplicated
 		}
-		return s.blobs.writeBytes(c.Digest, c.Data)
+		if s.local != nil {
+			return s.local.writeBytes(c.Digest, c.Data)
+		}
+		return s.blobs.Put(context.Background(), c.Digest, c.Size, bytes.NewReader(c.Data))
 	}
 	// The spool must hold exactly the content that was hashed: a write
 	// that failed half-way (a full disk) may have left more bytes.

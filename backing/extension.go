@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -31,7 +32,7 @@ func (s *Store) Reader() *sql.DB { return s.rdb }
 func (s *Store) EnsureSchema(ctx context.Context, name string, migrations []string) error {
 	return s.update(ctx, func(tx *txn) error {
 		var v int
-		err := tx.queryRow(`SELECT coalesce((SELECT value FROM meta WHERE key = ?), 0)`, "schema:"+name).Scan(&v)
+		err := tx.queryRow(`SELECT coalesce((SELECT value FROM meta WHERE key = ?), '0')`, "schema:"+name).Scan(&v)
 		if err != nil {
 			return fmt.Errorf("schema %s: %w", name, err)
 		}
@@ -39,12 +40,12 @@ func (s *Store) EnsureSchema(ctx context.Context, name string, migrations []stri
 			return fmt.Errorf("schema %s version %d is newer than this n4ws (%d): upgrade n4ws", name, v, len(migrations))
 		}
 		for i := v; i < len(migrations); i++ {
-			if _, err := tx.exec(migrations[i]); err != nil {
+			if _, err := tx.exec(s.portableDDL(migrations[i])); err != nil {
 				return fmt.Errorf("schema %s %d -> %d: %w", name, i, i+1, err)
 			}
 		}
 		_, err = tx.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			"schema:"+name, len(migrations))
+			"schema:"+name, strconv.Itoa(len(migrations)))
 		return err
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -254,7 +253,7 @@ func (s *Store) dropBadBlob(tx *txn, d Digest) error {
 	if _, err := tx.exec(`DELETE FROM blobs WHERE hash = ?`, d[:]); err != nil {
 		return err
 	}
-	if err := os.Remove(s.BlobPath(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.blobs.Delete(context.Background(), d); err != nil {
 		return err
 	}
 	return nil

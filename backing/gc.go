@@ -99,7 +99,7 @@ func (s *Store) gcGarbageRows(tx *txn, rep *GCReport) error {
 		if _, err := tx.exec(`DELETE FROM blobs WHERE hash = ?`, g.d[:]); err != nil {
 			return fmt.Errorf("delete blob row %s: %w", g.d, err)
 		}
-		if err := os.Remove(s.BlobPath(g.d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.blobs.Delete(tx.ctx, g.d); err != nil {
 			return fmt.Errorf("remove blob %s: %w", g.d, err)
 		}
 		rep.Blobs++
@@ -143,8 +143,12 @@ func (s *Store) orphanCandidates(ctx context.Context) ([]orphanFile, error) {
 
 // walkBlobFiles calls fn for every regular file below blobs/, with the
 // digest its name and place stand for (zero when they do not form one).
+// For blobs in an object store it lists the objects, with no path.
 func (s *Store) walkBlobFiles(ctx context.Context, fn func(p string, d Digest, size int64)) error {
-	root := s.blobsDir()
+	if s.local == nil {
+		return s.blobs.List(ctx, func(d Digest, size int64) error { fn("", d, size); return nil })
+	}
+	root := s.local.dir
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -190,7 +194,12 @@ func (s *Store) gcOrphans(tx *txn, cands []orphanFile, rep *GCReport) error {
 				continue // committed between the listing and the lock
 			}
 		}
-		err := os.Remove(c.path)
+		var err error
+		if c.path == "" { // an object: blobs in an object store
+			err = s.blobs.Delete(tx.ctx, c.d)
+		} else {
+			err = os.Remove(c.path)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

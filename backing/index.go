@@ -14,14 +14,16 @@ import (
 // insert returns its new key, and how a constraint violation is told.
 // (JuiceFS's pkg/meta does the same with xorm for its SQL engines.)
 //
-// Status (issue 14): the seam and both engines exist and pass the one
-// conformance suite, backing/indextest; Store does not use it yet, it
-// still opens SQLite itself (store.go).
+// Store runs on this seam (store.go): nothing above backing knows which
+// engine is in use. Every engine passes backing/indextest.
 type IndexEngine interface {
 	// Name is "sqlite" or "postgres".
 	Name() string
-	// DB is the connection pool, for reads and writes.
+	// DB is the connection pool for writes (and reads inside them).
 	DB() *sql.DB
+	// Reader is the pool for reads outside write transactions: SQLite's
+	// query-only connections, or the same pool as DB for PostgreSQL.
+	Reader() *sql.DB
 	// Rebind rewrites a statement's ? placeholders for the engine.
 	Rebind(query string) string
 	// Migrate brings the schema to the current version, in one

@@ -13,9 +13,13 @@ import (
 
 // SQLiteIndex is the SQLite IndexEngine: one file, WAL mode, the writer
 // lock taken by BEGIN IMMEDIATE (with a busy timeout, so that writers of
-// other processes queue instead of failing).
+// other processes queue instead of failing). It keeps two pools: one
+// writer connection, and up to eight query-only readers that never wait
+// for the writer (WAL).
 type SQLiteIndex struct {
-	db *sql.DB
+	path string  // read only
+	db   *sql.DB // the one writer connection
+	rdb  *sql.DB // readers
 }
 
 var _ IndexEngine = (*SQLiteIndex)(nil)
@@ -27,20 +31,37 @@ func OpenSQLiteIndex(path string, durable bool) (*SQLiteIndex, error) {
 	if durable {
 		sync = "FULL"
 	}
-	dsn := "file:" + url.PathEscape(path) +
+	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
+	// process; only a power cut can lose the last transactions. Durable
+	// stores use FULL: every commit syncs the log (docs/RELIABILITY.md).
+	base := "file:" + url.PathEscape(path) +
 		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=" + sync +
-		"&_stmt_cache_size=64&cache=private&_txlock=immediate"
-	db, err := sql.Open(driverName, dsn)
+		"&_stmt_cache_size=64&cache=private"
+	db, err := sql.Open(driverName, base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", path, err)
 	}
-	return &SQLiteIndex{db: db}, nil
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	rdb, err := sql.Open(driverName, base+"&_query_only=1")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+	return &SQLiteIndex{path: path, db: db, rdb: rdb}, nil
 }
 
 func (x *SQLiteIndex) Name() string               { return "sqlite" }
 func (x *SQLiteIndex) DB() *sql.DB                { return x.db }
+func (x *SQLiteIndex) Reader() *sql.DB            { return x.rdb }
 func (x *SQLiteIndex) Rebind(query string) string { return query }
-func (x *SQLiteIndex) Close() error               { return x.db.Close() }
+
+// Path returns the index file.
+func (x *SQLiteIndex) Path() string { return x.path }
+
+func (x *SQLiteIndex) Close() error { return errors.Join(x.rdb.Close(), x.db.Close()) }
 
 // Migrate applies the store's own migrations (schema.go).
 func (x *SQLiteIndex) Migrate(ctx context.Context) error { return migrate(ctx, x.db) }
@@ -84,7 +105,8 @@ func (x *SQLiteIndex) Changes(ctx context.Context) <-chan struct{} {
 	// data_version is per connection: keep one for the whole watch, and
 	// read the starting value before returning, so that no commit after
 	// it is missed.
-	conn, err := x.db.Conn(ctx)
+	// On a reader: the writer's one connection stays free for writes.
+	conn, err := x.rdb.Conn(ctx)
 	if err != nil {
 		return ch // the database is closed: nothing will change
 	}

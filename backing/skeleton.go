@@ -38,6 +38,12 @@ var skeleton = []struct {
 func (s *Store) createSkeleton(ctx context.Context) error {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	return s.update(ctx, func(tx *txn) error {
+		// A team store's index may have been set up by another machine:
+		// then there is nothing to create.
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM nodes WHERE ino = ?`, RootIno).Scan(&n); err != nil || n > 0 {
+			return err
+		}
 		now := time.Now()
 		root := Attr{Mode: syscall.S_IFDIR | 0o755, Uid: uid, Gid: gid, Nlink: 2,
 			Flags: FlagPinned | FlagReadOnly, Atime: now, Mtime: now, Ctime: now}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,12 +52,14 @@ type Store struct {
 	dir    string  // read only
 	opts   Options // read only
 	log    *slog.Logger
-	rdb    *sql.DB // readers: many connections, never write
-	wdb    *sql.DB // the one writer connection
-	stmts  stmts   // prepared on rdb
-	wstmts stmts   // prepared on wdb: getAttr, lookup, parentOf
+	idx    IndexEngine // the index behind its seam (read only)
+	rdb    *sql.DB     // idx.Reader(): reads outside write transactions
+	wdb    *sql.DB     // idx.DB(): write transactions
+	stmts  stmts       // prepared on rdb
+	wstmts stmts       // prepared on wdb: getAttr, lookup, parentOf
 
-	blobs *LocalBlobs // the blob folder behind the BlobStore seam (read only)
+	blobs BlobStore   // where blob bytes live, behind their seam (read only)
+	local *LocalBlobs // blobs when they are a local folder, else nil (read only)
 
 	wmu sync.Mutex // serialises write transactions inside this process
 
@@ -80,27 +81,16 @@ const RootIno uint64 = 1
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-func (s *Store) indexPath() string { return filepath.Join(s.dir, "index.db") }
-func (s *Store) blobsDir() string  { return filepath.Join(s.dir, "blobs") }
-func (s *Store) spoolDir() string  { return filepath.Join(s.dir, "spool") }
+func (s *Store) spoolDir() string { return filepath.Join(s.dir, "spool") }
 
 // Init creates a store in dir, or does nothing if one is there already. It
 // reports whether it created one.
 func Init(ctx context.Context, dir string) (created bool, err error) {
-	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil || isTeamStore(dir) {
 		return false, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("init store %s: %w", dir, err)
-	}
-	// The store holds users' results: private whatever the umask says.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return false, fmt.Errorf("init store %s: %w", dir, err)
-	}
-	for _, sub := range []string{"blobs", "spool", NativeDirName} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return false, fmt.Errorf("init store %s: %w", dir, err)
-		}
+	if err := makeStoreDir(dir, "blobs", "spool", NativeDirName); err != nil {
+		return false, err
 	}
 	s, err := open(ctx, dir, Options{})
 	if err != nil {
@@ -116,62 +106,58 @@ func Init(ctx context.Context, dir string) (created bool, err error) {
 	return true, nil
 }
 
-// Open opens the store in dir, migrating its schema if needed.
+// Open opens the store in dir, migrating its schema if needed: a local
+// store (index.db and blobs/), or a team store described by dir's
+// store.yaml (its engines registered by their packages, see
+// RegisterIndex).
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if isTeamStore(dir) {
+		return openTeam(ctx, dir, opts)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("open store %s: %w (run `n4ws init` first)", dir, ErrNoStore)
 	}
 	return open(ctx, dir, opts)
 }
 
+// open opens the local store in dir: SQLite and the blob folder.
 func open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	idx, err := OpenSQLiteIndex(filepath.Join(dir, "index.db"), opts.Durable)
+	if err != nil {
+		return nil, err
+	}
+	return OpenWith(ctx, dir, idx, NewLocalBlobs(filepath.Join(dir, "blobs"), opts.Durable), opts)
+}
+
+// OpenWith opens a store whose index and blobs are the given engines; dir
+// is this machine's folder of the store (spool, native files). The store
+// owns idx from then on and closes it, even when OpenWith fails.
+func OpenWith(ctx context.Context, dir string, idx IndexEngine, blobs BlobStore, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.InlineMax == 0 {
 		opts.InlineMax = DefaultInlineMax
 	}
-	s := &Store{dir: dir, opts: opts, log: opts.Logger}
-	s.blobs = NewLocalBlobs(s.blobsDir(), opts.Durable)
-	var err error
-	// synchronous=NORMAL in WAL mode: a commit survives a crash of the
-	// process; only a power cut can lose the last transactions. Durable
-	// stores use FULL: every commit syncs the log (docs/RELIABILITY.md).
-	base := "file:" + url.PathEscape(s.indexPath()) +
-		"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=" + s.syncLevel() +
-		"&_stmt_cache_size=64&cache=private"
-	if s.wdb, err = sql.Open(driverName, base+"&_txlock=immediate"); err != nil {
-		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
-	}
-	s.wdb.SetMaxOpenConns(1)
-	s.wdb.SetConnMaxLifetime(0)
-	if s.rdb, err = sql.Open(driverName, base+"&_query_only=1"); err != nil {
-		s.wdb.Close()
-		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
-	}
-	s.rdb.SetMaxOpenConns(8)
-	s.rdb.SetMaxIdleConns(8)
-	if err := migrate(ctx, s.wdb); err != nil {
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, idx: idx, rdb: idx.Reader(), wdb: idx.DB(), blobs: blobs}
+	s.local, _ = blobs.(*LocalBlobs)
+	if err := idx.Migrate(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+		return nil, fmt.Errorf("open index of %s: %w", dir, err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open index %s: %w", s.indexPath(), err)
+		return nil, fmt.Errorf("open index of %s: %w", dir, err)
 	}
 	return s, nil
 }
 
 // Close releases the index connections.
 func (s *Store) Close() error {
-	var errs []error
-	if s.rdb != nil {
-		errs = append(errs, s.rdb.Close())
+	if s.idx == nil {
+		return nil
 	}
-	if s.wdb != nil {
-		errs = append(errs, s.wdb.Close())
-	}
-	return errors.Join(errs...)
+	return s.idx.Close()
 }
 
 // update runs fn in one write transaction. Writers inside this process queue
@@ -186,7 +172,7 @@ func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	defer s.writes.Add(1) // after commit: a reader that saw the old rows sees a new count
-	sqlTx, err := s.wdb.BeginTx(ctx, nil)
+	sqlTx, err := s.idx.BeginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}

@@ -220,12 +220,12 @@ func (tx *txn) newItem(root uint64, isDir bool, path string, unit, parent uint64
 	if err != nil {
 		return trashItemRow{}, err
 	}
-	res, err := tx.exec(`INSERT INTO trash (root, path, unit, parent, whole, deleted_ns, last_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		root, path, unit, parent, whole, now, now)
-	if err != nil {
-		return trashItemRow{}, err
+	wholeInt := 0 // an integer column: PostgreSQL takes no Go bool for it
+	if whole {
+		wholeInt = 1
 	}
-	id, err := res.LastInsertId()
+	id, err := tx.insertID("id", `INSERT INTO trash (root, path, unit, parent, whole, deleted_ns, last_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		root, path, unit, parent, wholeInt, now, now)
 	if err != nil {
 		return trashItemRow{}, err
 	}

@@ -69,12 +69,8 @@ func (tx *txn) moveToTrash(pl place, depth int, dir uint64, name string, a Attr)
 		return 0, err
 	}
 	now := nowNs()
-	res, err := tx.exec(`INSERT INTO trash (root, path, unit, parent, whole, deleted_ns, last_ns) VALUES (?, ?, ?, ?, 1, ?, ?)`,
+	id, err := tx.insertID("id", `INSERT INTO trash (root, path, unit, parent, whole, deleted_ns, last_ns) VALUES (?, ?, ?, ?, 1, ?, ?)`,
 		a.Ino, pl.unitPath(depth), a.Ino, dir, now, now)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
 	}

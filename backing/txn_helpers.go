@@ -44,15 +44,17 @@ func (tx *txn) writableDir(parent uint64) (Attr, error) {
 }
 
 func (tx *txn) insertNode(a Attr) (uint64, error) {
-	res, err := tx.exec(`INSERT INTO nodes (mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target)
+	id, err := tx.insertID("ino", `INSERT INTO nodes (mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Mode, a.Uid, a.Gid, a.Size, a.Nlink, a.Atime.UnixNano(), a.Mtime.UnixNano(), a.Ctime.UnixNano(),
 		a.Rdev, a.Flags, a.Blob.dbValue(), nullableString(a.Target))
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
 	return uint64(id), err
+}
+
+// insertID runs an INSERT and returns the generated integer key (column
+// key) of the new row, the way the index engine knows how.
+func (tx *txn) insertID(key, query string, args ...any) (int64, error) {
+	return tx.s.idx.InsertID(tx.ctx, tx.Tx, key, query, args...)
 }
 
 func nullableString(s string) any {

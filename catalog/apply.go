@@ -180,7 +180,8 @@ func replaceErrors(tx *backing.Tx, rec *pipelineRecord, now int64) error {
 		return err
 	}
 	for _, e := range rec.errors {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO cat_errors VALUES (?, ?, ?, ?, ?)`, ds, pid, e.File, e.Reason, now); err != nil {
+		if _, err := tx.Exec(`INSERT INTO cat_errors (dataset, pid, file, reason, at_ns) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (dataset, pid, file) DO UPDATE SET reason = excluded.reason, at_ns = excluded.at_ns`, ds, pid, e.File, e.Reason, now); err != nil {
 			return err
 		}
 	}

@@ -268,8 +268,8 @@ func rescorePipeline(tx *backing.Tx, ds, pid, task string) error {
 	}
 	for _, p := range preds {
 		for m, v := range predictionScores(task, p) {
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO cat_scores (dataset, pid, partition, metric, value, derived)
-				VALUES (?, ?, ?, ?, ?, 1)`, ds, pid, p.Partition, m, v); err != nil {
+			if _, err := tx.Exec(`INSERT INTO cat_scores (dataset, pid, partition, metric, value, derived)
+				VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING`, ds, pid, p.Partition, m, v); err != nil {
 				return err
 			}
 		}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/n4ws/n4ws/backing"
 )
@@ -34,7 +33,7 @@ var _ backing.IndexEngine = (*Index)(nil)
 // Open connects to the database at dsn (postgres://user@host/db?...) and
 // checks that it answers.
 func Open(ctx context.Context, dsn string) (*Index, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := openDB(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", redact(dsn), err)
 	}
@@ -59,11 +58,17 @@ func redact(dsn string) string {
 
 func (x *Index) Name() string { return "postgres" }
 func (x *Index) DB() *sql.DB  { return x.db }
-func (x *Index) Close() error { return x.db.Close() }
+
+// Reader is the same pool: PostgreSQL readers never wait for writers.
+func (x *Index) Reader() *sql.DB { return x.db }
+func (x *Index) Close() error    { return x.db.Close() }
 
 // Rebind numbers the ? placeholders $1, $2, ... ; a ? inside a quoted
-// string or identifier is left alone.
-func (x *Index) Rebind(query string) string {
+// string or identifier is left alone. The pool does it by itself
+// (driver.go); a statement already rebound is left as it is.
+func (x *Index) Rebind(query string) string { return rebind(query) }
+
+func rebind(query string) string {
 	var b strings.Builder
 	n := 0
 	var quote byte

@@ -73,7 +73,7 @@ func (s *Store) DirtyDirs(ctx context.Context) ([]DirtyDir, error) {
 // HasDirty reports cheaply whether any directory is marked.
 func (s *Store) HasDirty(ctx context.Context) (bool, error) {
 	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM dirty LIMIT 1)`).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM dirty LIMIT 1) AS one`).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("check dirty dirs: %w", err)
 	}

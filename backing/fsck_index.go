@@ -73,7 +73,7 @@ func checkOrphans(ctx context.Context, q querier) ([]finding, error) {
 	var out []finding
 	// The trash root (trash.go) is nameless on purpose.
 	err := queryEach(ctx, q, `SELECT n.ino, n.mode FROM nodes n WHERE n.nlink > 0 AND n.ino != ?
-		AND n.ino NOT IN (SELECT value FROM meta WHERE key = ?)
+		AND n.ino NOT IN (SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?)
 		AND NOT EXISTS (SELECT 1 FROM entries e JOIN nodes p ON p.ino = e.parent WHERE e.child = n.ino AND `+isDirSQL("p")+`)`,
 		[]any{RootIno, trashRootKey}, func(r rowScanner) error {
 			var ino uint64
@@ -105,7 +105,7 @@ func checkFileNlink(ctx context.Context, q querier) ([]finding, error) {
 func checkDirNlink(ctx context.Context, q querier) ([]finding, error) {
 	return checkNlink(ctx, q, `SELECT ino, nlink, want FROM (SELECT d.ino, d.nlink, 2 + (SELECT count(*)
 		FROM entries e JOIN nodes c ON c.ino = e.child WHERE e.parent = d.ino AND `+isDirSQL("c")+`) AS want
-		FROM nodes d WHERE `+isDirSQL("d")+` AND d.nlink > 0) WHERE nlink != want`)
+		FROM nodes d WHERE `+isDirSQL("d")+` AND d.nlink > 0) AS dirs WHERE nlink != want`)
 }
 
 // checkNlink runs an (ino, nlink, want) query; repair sets nlink to want.

@@ -87,7 +87,7 @@ func (s *Store) gcGarbageRows(tx *txn, rep *GCReport) error {
 		// A refcount that says 0 while a node still names the blob is an
 		// index bug; keep the blob rather than lose content (fsck reports it).
 		var used int
-		if err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM nodes WHERE blob = ? LIMIT 1)`, g.d[:]).Scan(&used); err != nil {
+		if err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM nodes WHERE blob = ? LIMIT 1) AS one`, g.d[:]).Scan(&used); err != nil {
 			return fmt.Errorf("check blob %s: %w", g.d, err)
 		}
 		if used > 0 {

@@ -49,7 +49,7 @@ func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (At
 	if p := n.UniquePrefix; p != "" {
 		var taken int
 		// Names are compared as bytes: [p, p+0xff) holds every name starting with p.
-		err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1)`,
+		err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1) AS one`,
 			parent, []byte(p), append([]byte(p), 0xff)).Scan(&taken)
 		if err != nil {
 			return Attr{}, err

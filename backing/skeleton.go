@@ -33,6 +33,11 @@ var skeleton = []struct {
 	{"catalog/archives/best_predictions", true},
 }
 
+// EnsureSkeleton creates the root and the workspace folders when the
+// index has none yet (a store opened with OpenWith on an empty database);
+// otherwise it does nothing.
+func (s *Store) EnsureSkeleton(ctx context.Context) error { return s.createSkeleton(ctx) }
+
 // createSkeleton creates the root and the skeleton folders, owned by the
 // user who created the store.
 func (s *Store) createSkeleton(ctx context.Context) error {

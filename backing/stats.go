@@ -69,8 +69,8 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return st, fmt.Errorf("stats: count nodes: %w", err)
 	}
 	err = tx.QueryRowContext(ctx, `SELECT
-		coalesce(sum(refcount > 0), 0), coalesce(sum(CASE WHEN refcount > 0 THEN size END), 0),
-		coalesce(sum(refcount = 0), 0), coalesce(sum(CASE WHEN refcount = 0 THEN size END), 0)
+		coalesce(sum(CASE WHEN refcount > 0 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN refcount > 0 THEN size END), 0),
+		coalesce(sum(CASE WHEN refcount = 0 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN refcount = 0 THEN size END), 0)
 		FROM blobs`).Scan(&st.Blobs, &st.StoredBytes, &st.GarbageBlobs, &st.GarbageBytes)
 	if err != nil {
 		return st, fmt.Errorf("stats: count blobs: %w", err)

@@ -55,7 +55,8 @@ func (tx *txn) trashRoot(create bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, err = tx.exec(`INSERT INTO meta (key, value) VALUES (?, ?)`, trashRootKey, ino)
+	// meta values are text (PostgreSQL's column is); readers CAST them.
+	_, err = tx.exec(`INSERT INTO meta (key, value) VALUES (?, ?)`, trashRootKey, strconv.FormatUint(ino, 10))
 	return ino, err
 }
 

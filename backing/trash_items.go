@@ -144,10 +144,10 @@ type TrashStats struct {
 func trashStats(ctx context.Context, q querier) (TrashStats, error) {
 	var st TrashStats
 	err := q.QueryRowContext(ctx, `WITH RECURSIVE sub(ino) AS (
-			SELECT value FROM meta WHERE key = ? UNION SELECT e.child FROM entries e JOIN sub ON e.parent = sub.ino)
+			SELECT CAST(value AS BIGINT) FROM meta WHERE key = ? UNION SELECT e.child FROM entries e JOIN sub ON e.parent = sub.ino)
 		SELECT (SELECT count(*) FROM trash),
-			coalesce(sum(n.mode & ? = ?), 0), coalesce(sum(CASE WHEN n.mode & ? = ? THEN n.size END), 0),
-			coalesce(sum(n.mode & ? = ?), 0)
+			coalesce(sum(CASE WHEN n.mode & ? = ? THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN n.mode & ? = ? THEN n.size END), 0),
+			coalesce(sum(CASE WHEN n.mode & ? = ? THEN 1 ELSE 0 END), 0)
 		FROM sub JOIN nodes n ON n.ino = sub.ino`, trashRootKey,
 		syscall.S_IFMT, syscall.S_IFREG, syscall.S_IFMT, syscall.S_IFREG, syscall.S_IFMT, syscall.S_IFDIR).Scan(&st.Items, &st.Files, &st.LogicalBytes, &st.Dirs)
 	if err != nil {

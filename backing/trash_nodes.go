@@ -20,7 +20,7 @@ func (tx *txn) copyNode(a Attr) (uint64, error) {
 	if err := tx.refBlob(a.Blob, a.Size); err != nil {
 		return 0, err
 	}
-	_, err = tx.exec(`INSERT INTO xattrs (ino, name, value) SELECT ?, name, value FROM xattrs WHERE ino = ?`, ino, a.Ino)
+	_, err = tx.exec(`INSERT INTO xattrs (ino, name, value) SELECT CAST(? AS BIGINT), name, value FROM xattrs WHERE ino = ?`, ino, a.Ino)
 	return ino, err
 }
 
@@ -34,7 +34,7 @@ func (tx *txn) copyAttrs(ino uint64, a Attr) error {
 	if _, err := tx.exec(`DELETE FROM xattrs WHERE ino = ?`, ino); err != nil {
 		return err
 	}
-	_, err := tx.exec(`INSERT INTO xattrs (ino, name, value) SELECT ?, name, value FROM xattrs WHERE ino = ?`, ino, a.Ino)
+	_, err := tx.exec(`INSERT INTO xattrs (ino, name, value) SELECT CAST(? AS BIGINT), name, value FROM xattrs WHERE ino = ?`, ino, a.Ino)
 	return err
 }
 

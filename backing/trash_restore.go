@@ -115,7 +115,7 @@ func (tx *txn) checkUniquePrefix(dir uint64, p string) error {
 		return nil
 	}
 	var taken int
-	err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1)`,
+	err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1) AS one`,
 		dir, []byte(p), append([]byte(p), 0xff)).Scan(&taken)
 	if err != nil {
 		return err

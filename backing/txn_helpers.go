@@ -102,7 +102,7 @@ func (tx *txn) dropLink(a Attr, now int64) error {
 // isEmptyDir reports whether directory ino has no entries.
 func (tx *txn) isEmptyDir(ino uint64) (bool, error) {
 	var n int
-	err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? LIMIT 1)`, ino).Scan(&n)
+	err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? LIMIT 1) AS one`, ino).Scan(&n)
 	return n == 0, err
 }
 

@@ -22,12 +22,12 @@ func (s *Store) Usage(ctx context.Context, ino uint64) (Usage, error) {
 	var u Usage
 	// UNION (not UNION ALL) counts a node hard-linked twice inside once.
 	err := s.rdb.QueryRowContext(ctx, `WITH RECURSIVE sub(ino) AS (
-			SELECT ? UNION SELECT e.child FROM entries e JOIN sub ON e.parent = sub.ino),
+			SELECT CAST(? AS BIGINT) UNION SELECT e.child FROM entries e JOIN sub ON e.parent = sub.ino),
 		files AS (SELECT n.ino, n.size, n.blob, n.nlink,
 				(SELECT count(*) FROM entries e JOIN sub s2 ON s2.ino = e.parent WHERE e.child = n.ino) AS inside
 			FROM sub JOIN nodes n ON n.ino = sub.ino WHERE n.mode & ? = ?),
 		freed AS (SELECT b.size FROM files f JOIN blobs b ON b.hash = f.blob
-			WHERE f.inside >= f.nlink GROUP BY b.hash HAVING count(*) >= max(b.refcount, 1))
+			WHERE f.inside >= f.nlink GROUP BY b.hash HAVING count(*) >= CASE WHEN b.refcount > 1 THEN b.refcount ELSE 1 END)
 		SELECT (SELECT count(*) FROM files), (SELECT coalesce(sum(size), 0) FROM files),
 			(SELECT coalesce(sum(size), 0) FROM freed)`,
 		ino, syscall.S_IFMT, syscall.S_IFREG).Scan(&u.Files, &u.LogicalBytes, &u.ExclusiveBytes)

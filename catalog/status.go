@@ -247,7 +247,7 @@ func (c *Catalog) HasDataset(ctx context.Context, ds string) (bool, error) {
 	}
 	var n int
 	err = c.store.Reader().QueryRowContext(ctx,
-		`SELECT count(*) FROM (SELECT 1 FROM cat_pipelines WHERE dataset = ? LIMIT 1)`, ds).Scan(&n)
+		`SELECT count(*) FROM (SELECT 1 FROM cat_pipelines WHERE dataset = ? LIMIT 1) AS one`, ds).Scan(&n)
 	return n > 0, err
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/n4ws/n4ws/backing"
+	_ "github.com/n4ws/n4ws/backing/pgindex" // team stores: the index in PostgreSQL
+	_ "github.com/n4ws/n4ws/backing/s3blobs" // team stores: the blobs in S3
 	"github.com/n4ws/n4ws/vfs"
 )
 
@@ -134,16 +136,31 @@ func (g *globals) waitForMount(stderr io.Writer) {
 }
 
 func newInitCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "init",
-		Short: "Create the store (a no-op when it exists)",
-		Args:  cobra.NoArgs,
+	var team backing.Description
+	cmd := &cobra.Command{
+		Use:   "init [--index postgres://host/db --blobs s3://bucket/prefix [--s3-endpoint URL]]",
+		Short: "Create the store (a no-op when it exists); with --index and --blobs, join a team store",
+		Long: "Create the store (a no-op when it exists).\n\n" +
+			"With --index and --blobs, the store folder becomes this machine's view of a team store: the\n" +
+			"index in a PostgreSQL database, the blobs in an S3 bucket (any S3-compatible server with\n" +
+			"--s3-endpoint). The folder keeps a description (store.yaml, no secrets), the spool and a read\n" +
+			"cache. Credentials come from PGPASSWORD or ~/.pgpass, and AWS_ACCESS_KEY_ID/\n" +
+			"AWS_SECRET_ACCESS_KEY or ~/.aws/credentials. Run the same command on every machine.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := g.storeDir()
 			if err != nil {
 				return err
 			}
-			created, err := backing.Init(cmd.Context(), dir)
+			var created bool
+			switch {
+			case team.Index == "" && team.Blobs == "" && team.S3Endpoint == "":
+				created, err = backing.Init(cmd.Context(), dir)
+			case team.Index == "" || team.Blobs == "":
+				return fmt.Errorf("a team store needs both --index and --blobs")
+			default:
+				created, err = backing.InitTeam(cmd.Context(), dir, team)
+			}
 			if err != nil {
 				return err
 			}
@@ -155,4 +172,8 @@ func newInitCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&team.Index, "index", "", "team store: the PostgreSQL database of the index (postgres://[user@]host[:port]/db)")
+	cmd.Flags().StringVar(&team.Blobs, "blobs", "", "team store: the S3 bucket and prefix of the blobs (s3://bucket/prefix)")
+	cmd.Flags().StringVar(&team.S3Endpoint, "s3-endpoint", "", "team store: the S3 server when not AWS (http[s]://host:port)")
+	return cmd
 }

@@ -83,8 +83,27 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
-// TrimChanges deletes logged changes up to and including seq.
+// sharedChangeLogKeep is how many of the newest changes a shared index
+// keeps: its log has a reader per mount, and one mount must not delete
+// what another has not read yet. A mount reads within a second of a
+// change (Changes), so it never lags this far behind.
+const sharedChangeLogKeep = 100_000
+
+// Changes returns a channel that receives when the index may have changed
+// (a commit, by any process), until ctx ends: read the change log then.
+// For a team store it is PostgreSQL's LISTEN/NOTIFY, not polling.
+func (s *Store) Changes(ctx context.Context) <-chan struct{} { return s.idx.Changes(ctx) }
+
+// TrimChanges deletes logged changes up to and including seq. On a shared
+// index it keeps the newest sharedChangeLogKeep of them for the other
+// mounts.
 func (s *Store) TrimChanges(ctx context.Context, seq int64) error {
+	if s.shared {
+		seq -= sharedChangeLogKeep
+		if seq <= 0 {
+			return nil
+		}
+	}
 	return s.update(ctx, func(tx *txn) error {
 		_, err := tx.exec(`DELETE FROM changes WHERE seq <= ?`, seq)
 		return err

@@ -114,6 +114,13 @@ func ReadDescription(dir string) (Description, error) {
 	return d, nil
 }
 
+// IsStore reports whether dir holds a store: a local one (index.db) or
+// this machine's folder of a team store (store.yaml).
+func IsStore(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "index.db"))
+	return err == nil || isTeamStore(dir)
+}
+
 // isTeamStore reports whether dir holds a store description.
 func isTeamStore(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, DescriptionFile))

@@ -58,6 +58,8 @@ type Store struct {
 	stmts  stmts       // prepared on rdb
 	wstmts stmts       // prepared on wdb: getAttr, lookup, parentOf
 
+	shared bool // the index is a server many machines use (read only)
+
 	blobs BlobStore   // where blob bytes live, behind their seam (read only)
 	local *LocalBlobs // blobs when they are a local folder, else nil (read only)
 
@@ -139,7 +141,13 @@ func OpenWith(ctx context.Context, dir string, idx IndexEngine, blobs BlobStore,
 	if opts.InlineMax == 0 {
 		opts.InlineMax = DefaultInlineMax
 	}
-	s := &Store{dir: dir, opts: opts, log: opts.Logger, idx: idx, rdb: idx.Reader(), wdb: idx.DB(), blobs: blobs}
+	// A shared index (a team store) has other mounts: every process,
+	// mounts included, logs its changes and tells them (NotifyChange).
+	shared := idx.Name() != "sqlite"
+	if shared {
+		opts.LogChanges = true
+	}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, idx: idx, rdb: idx.Reader(), wdb: idx.DB(), blobs: blobs, shared: shared}
 	s.local, _ = blobs.(*LocalBlobs)
 	if err := idx.Migrate(ctx); err != nil {
 		s.Close()
@@ -185,6 +193,12 @@ func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
 		if err := tx.flushChanges(); err != nil {
 			sqlTx.Rollback()
 			return err
+		}
+		if len(tx.changes) > 0 {
+			if err := s.idx.NotifyChange(ctx, sqlTx); err != nil {
+				sqlTx.Rollback()
+				return fmt.Errorf("notify change: %w", err)
+			}
 		}
 	}
 	if err := tx.flushDirty(); err != nil {

@@ -51,7 +51,7 @@ func (c *Catalog) SetConfig(ctx context.Context, key, value string) error {
 			}
 		}
 		_, err := tx.Exec(`INSERT INTO cat_state (key, value) VALUES ('generation', 1)
-			ON CONFLICT (key) DO UPDATE SET value = value + 1`)
+			ON CONFLICT (key) DO UPDATE SET value = cat_state.value + 1`)
 		return err
 	})
 }

@@ -81,7 +81,7 @@ func (c *Catalog) pipelineRows(ctx context.Context, where string, args ...any) (
 	rows, err := c.store.Reader().QueryContext(ctx, `SELECT p.dataset, p.pid, p.number, p.name, p.hash,
 		p.dir_ino IS NOT NULL, coalesce(p.deleted_ns, 0), p.status, coalesce(d.task, p.task_type), p.model,
 		p.model_class, p.preprocessing, p.config_name, p.created_at, p.duration_sec, p.pred_blob, p.pred_size,
-		p.pipe_blob, p.pipe_size, p.first_seen_ns, p.updated_ns, coalesce(b.pid = p.pid, 0),
+		p.pipe_blob, p.pipe_size, p.first_seen_ns, p.updated_ns, CASE WHEN b.pid = p.pid THEN 1 ELSE 0 END,
 		coalesce(d.task, ''), coalesce(d.task_from, ''), coalesce(d.metric, ''), coalesce(d.partition, '')
 		FROM cat_pipelines p LEFT JOIN cat_best b ON b.dataset = p.dataset
 		LEFT JOIN cat_datasets d ON d.dataset = p.dataset

@@ -59,7 +59,7 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 		}
 		if len(plan.datasets) > 0 {
 			if _, err := tx.Exec(`INSERT INTO cat_state (key, value) VALUES ('generation', 1)
-				ON CONFLICT (key) DO UPDATE SET value = value + 1`); err != nil {
+				ON CONFLICT (key) DO UPDATE SET value = cat_state.value + 1`); err != nil {
 				return err
 			}
 		}

@@ -27,7 +27,8 @@ type fsys struct {
 	// fixedOverlays maps the skeleton folders with computed entries to
 	// their overlay paths. read only
 	fixedOverlays map[uint64]string
-	native        *nativeTree // read only: nirs4all's own files at the root
+	native        *nativeTree   // read only: nirs4all's own files at the root
+	refreshKick   chan struct{} // read only: wakes refreshCatalog (buffer 1)
 
 	// changes counts the batches of changes by other processes the watcher
 	// has seen; a knownContent filled before the last one is stale.
@@ -57,6 +58,7 @@ func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 		nodes:         map[uint64]*fs.Inode{},
 		unlinked:      map[uint64]bool{},
 		purges:        purgeQueue{wake: make(chan struct{}, 1)},
+		refreshKick:   make(chan struct{}, 1),
 	}
 }
 

@@ -73,6 +73,7 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	} else if n > 0 {
 		opts.Logger.Info("purged files unlinked while open at the last stop", "count", n)
 	}
+	changed := store.Changes(ctx) // before LastChange: no commit after it is missed
 	seq, err := store.LastChange(ctx)
 	if err == nil {
 		err = store.TrimChanges(ctx, seq) // the kernel's caches start empty
@@ -128,7 +129,7 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 		// to the polling.
 		opts.Logger.Warn("no apply socket: CLI commands will not wait for this mount", "err", err)
 	}
-	go f.watchChanges(ctx, seq, applyReqs)
+	go f.watchChanges(ctx, seq, changed, applyReqs)
 	go f.runPurger(ctx)
 	if cat != nil {
 		go f.refreshCatalog(ctx)

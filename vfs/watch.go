@@ -8,24 +8,29 @@ import (
 	"github.com/n4ws/n4ws/backing"
 )
 
-// watchInterval is how often the mount looks for changes made by other
-// processes to drop the kernel's stale caches. The CLI does not wait for
-// it: it asks through the apply socket (apply_socket.go); the polling is the
-// fallback for any other writer.
+// watchInterval is the longest the index takes to signal a commit by
+// another process (SQLite's Changes looks at this rate; PostgreSQL's
+// LISTEN/NOTIFY is immediate).
 const watchInterval = 300 * time.Millisecond
 
 // watchChanges applies the store's change log to the kernel's caches until
-// ctx ends: on every tick, and at once when a request arrives on applyReqs
-// (answered once every change committed before it has been applied).
-func (f *fsys) watchChanges(ctx context.Context, seq int64, applyReqs <-chan chan<- error) {
-	t := time.NewTicker(watchInterval)
-	defer t.Stop()
+// ctx ends: whenever the index signals a commit (changed: the store's
+// Changes, LISTEN/NOTIFY for a team store, so that other mounts' changes
+// show within a second), and at once when a request arrives on applyReqs
+// (answered once every change committed before it has been applied). The
+// CLI asks through the apply socket (apply_socket.go) instead of waiting.
+// Each signal also wakes the catalog refresh (refreshKick).
+func (f *fsys) watchChanges(ctx context.Context, seq int64, changed <-chan struct{}, applyReqs <-chan chan<- error) {
 	for {
 		var reply chan<- error
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-changed:
+			select {
+			case f.refreshKick <- struct{}{}:
+			default:
+			}
 		case reply = <-applyReqs:
 		}
 		var err error
@@ -78,20 +83,18 @@ func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
 	return seq, nil
 }
 
-// refreshInterval is how often the mount brings the catalog up to date on
-// its own. Reads of computed files refresh first anyway; this keeps the
-// work small and off their path.
-const refreshInterval = 250 * time.Millisecond
-
-// refreshCatalog ingests changed pipeline folders in the background.
+// refreshCatalog ingests changed pipeline folders in the background,
+// after each commit the index signals (watchChanges kicks it). Reads of
+// computed files refresh first anyway; this keeps the work small and off
+// their path. With many mounts of a team store, the first to refresh
+// clears the dirty folders (in its write transaction) and the others
+// find nothing left to do.
 func (f *fsys) refreshCatalog(ctx context.Context) {
-	t := time.NewTicker(refreshInterval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-f.refreshKick:
 		}
 		if dirty, err := f.store.HasDirty(ctx); err != nil || !dirty {
 			continue

@@ -80,7 +80,7 @@ func startDaemon(cmd *cobra.Command, g *globals, mnt string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(dir + "/index.db"); err != nil {
+	if !backing.IsStore(dir) {
 		return fmt.Errorf("no store at %s: run `n4ws --store %s init` first", dir, dir)
 	}
 	logFile, err := os.OpenFile(dir+"/mount.log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)

@@ -17,4 +17,7 @@ var (
 	ErrCorrupt     = errors.New("content does not match its digest")
 	ErrLocked      = errors.New("store is locked by another process")
 	ErrNoStore     = errors.New("no store here")
+	// ErrUnavailable: a team store's server (index or blobs) cannot be
+	// reached; the error's text says why.
+	ErrUnavailable = errors.New("store server unavailable")
 )

@@ -21,6 +21,13 @@ import (
 // n machines would. Credentials are in the environment, as a user keeps
 // them.
 func teamStore(t *testing.T, n int) []string {
+	stores, _ := teamStoreOn(t, n)
+	return stores
+}
+
+// teamStoreOn is teamStore that also returns the database server, for
+// outages.
+func teamStoreOn(t *testing.T, n int) ([]string, *backingtest.Postgres) {
 	t.Helper()
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
@@ -43,7 +50,7 @@ func teamStore(t *testing.T, n int) []string {
 		}
 		stores = append(stores, store)
 	}
-	return stores
+	return stores, pg
 }
 
 // seenWithin polls check (as a user looking again would) until it is true or
@@ -165,4 +172,37 @@ func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 			t.Fatalf("%s lists %d folders, want %d: %v", mnt, len(names), 2*each, names)
 		}
 	}
+}
+
+// With PostgreSQL down, a write through the mount fails with EIO and the
+// cause in the mount's log, nothing stored is harmed, and once the server
+// is back the mount works again by itself.
+func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
+	stores, pg := teamStoreOn(t, 1)
+	mnt := mountStore(t, stores[0])
+	runs := filepath.Join(mnt, "runs")
+	run(t, "", "sh", "-c", "echo before > "+filepath.Join(runs, "before.txt"))
+
+	pg.Stop(t)
+	out, err := exe("", "sh", "-c", "echo during > "+filepath.Join(runs, "during.txt"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("a write with PostgreSQL down: %v %q, want EIO", err, out)
+	}
+	log, _ := os.ReadFile(filepath.Join(stores[0], "mount.log"))
+	if !strings.Contains(string(log), "store server unavailable") {
+		t.Fatalf("the mount log does not give the cause:\n%s", log)
+	}
+
+	pg.Restart(t)
+	seenWithin(t, 15*time.Second, "a write once PostgreSQL is back", func() bool {
+		_, err := exe("", "sh", "-c", "echo after > "+filepath.Join(runs, "after.txt"))
+		return err == nil
+	})
+	if got := strings.Fields(run(t, "", "ls", runs)); !slices.Equal(got, []string{"after.txt", "before.txt"}) {
+		t.Fatalf("runs/ after the outage: %v", got)
+	}
+	if got := run(t, "", "cat", filepath.Join(runs, "before.txt")); got != "before\n" {
+		t.Fatalf("before.txt after the outage: %q", got)
+	}
+	n4ws(t, stores[0], "fsck")
 }

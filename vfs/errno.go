@@ -19,6 +19,9 @@ func (f *fsys) toErrno(op string, ino uint64, err error) syscall.Errno {
 	}
 	var errno syscall.Errno
 	switch {
+	case errors.Is(err, backing.ErrUnavailable):
+		// A team store's server is down: EIO with the cause in the log,
+		// whatever the cause's own error says.
 	case errors.Is(err, backing.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return syscall.ENOENT
 	case errors.Is(err, backing.ErrExists), errors.Is(err, fs.ErrExist):

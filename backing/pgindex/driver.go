@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/n4ws/n4ws/backing"
 )
 
 // openDB opens a pool whose connections Rebind every statement: the
@@ -27,7 +29,9 @@ type rebindConnector struct{ driver.Connector }
 func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
-		return nil, err
+		// The cause as text only: a missing socket file must not read as
+		// a missing file of the store (ENOENT) above.
+		return nil, fmt.Errorf("%w: %v", backing.ErrUnavailable, err)
 	}
 	return &rebindConn{conn.(*stdlib.Conn)}, nil
 }

@@ -1,4 +1,5 @@
-// Command n4ws keeps nirs4all results in a SQLite + content-addressed store
+// Command n4ws keeps nirs4all results in an index (SQLite, or PostgreSQL for a
+// team store) + content-addressed blobs (a folder, or S3)
 // and mounts them as the workspace tree with FUSE.
 package main
 

@@ -206,3 +206,38 @@ func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
 	}
 	n4ws(t, stores[0], "fsck")
 }
+
+// n4ws migrate copies a local store into a new team store and that one
+// into a new local store; fsck is clean on every side and the three
+// mounts show the same runs/ and the same Parquet catalog, byte for byte.
+// A store that is not new is refused.
+func TestTeamMigrateLocalToTeamAndBack(t *testing.T) {
+	local := newStore(t)
+	n4ws(t, local, "demo", "--datasets", "2", "--pipelines", "5", "--samples", "30")
+	stores, _ := teamStoreOn(t, 1)
+	team := stores[0]
+	back := newStore(t)
+
+	out := n4ws(t, local, "migrate", "--to", team)
+	if strings.Count(out, " 0 problems") != 2 {
+		t.Fatalf("migrate to the team store:\n%s", out)
+	}
+	out = n4ws(t, team, "migrate", "--to", back)
+	if strings.Count(out, " 0 problems") != 2 {
+		t.Fatalf("migrate back to a local store:\n%s", out)
+	}
+	if out, _ := n4wsFail(t, local, "migrate", "--to", team); !strings.Contains(out, "not a new store") {
+		t.Fatalf("migrate into a store that is not new: %s", out)
+	}
+	n4ws(t, team, "fsck")
+	n4ws(t, back, "fsck")
+
+	mLocal, mTeam, mBack := mountStore(t, local), mountStore(t, team), mountStore(t, back)
+	for _, m := range []string{mTeam, mBack} {
+		run(t, "", "diff", "-r", filepath.Join(mLocal, "runs"), filepath.Join(m, "runs"))
+		run(t, "", "cmp", filepath.Join(mLocal, "catalog", "predictions.parquet"), filepath.Join(m, "catalog", "predictions.parquet"))
+	}
+	if got := run(t, "", "find", filepath.Join(mTeam, "runs"), "-type", "f"); strings.Count(got, "predictions.csv") < 10 {
+		t.Fatalf("the team store holds too few pipelines:\n%s", got)
+	}
+}

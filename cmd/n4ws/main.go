@@ -68,7 +68,7 @@ func newRootCmdFor(g *globals) *cobra.Command {
 	root.AddCommand(newInitCmd(g), newMountCmd(g), newUmountCmd(g), newStatsCmd(g),
 		newFsckCmd(g), newGCCmd(g), newDemoCmd(g), newCatalogCmd(g), newRunsCmd(g), newStatusCmd(g), newConfigCmd(g), newTrashCmd(g))
 	registerBundleCmds(root, g)
-	root.AddCommand(newSyncCmd(g))
+	root.AddCommand(newSyncCmd(g), newMigrateCmd(g))
 	root.AddCommand(newSnapshotStoreCmd())
 	return root
 }

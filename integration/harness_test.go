@@ -93,11 +93,18 @@ func n4wsFail(t testing.TB, store string, args ...string) (string, int) {
 	return runFail(t, "", n4wsBin, append([]string{"--store", store}, args...)...)
 }
 
-// newStore creates an initialised store in a fresh temporary directory.
+// newStore creates an initialised store in a fresh temporary directory:
+// a local store, or with N4WS_TEST_STORE=team a team store on its own
+// throwaway PostgreSQL and S3 servers (team_test.go), to run the suite's
+// core on the team engines.
 func newStore(t testing.TB) string {
 	t.Helper()
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
+	}
+	if os.Getenv("N4WS_TEST_STORE") == "team" {
+		stores, _ := teamStoreOn(t, 1)
+		return stores[0]
 	}
 	store := filepath.Join(t.TempDir(), "store")
 	n4ws(t, store, "init")

@@ -20,22 +20,24 @@ import (
 // folders of one team store on them with `n4ws init --index --blobs`, as
 // n machines would. Credentials are in the environment, as a user keeps
 // them.
-func teamStore(t *testing.T, n int) []string {
+func teamStore(t testing.TB, n int) []string {
 	stores, _ := teamStoreOn(t, n)
 	return stores
 }
 
 // teamStoreOn is teamStore that also returns the database server, for
 // outages.
-func teamStoreOn(t *testing.T, n int) ([]string, *backingtest.Postgres) {
+func teamStoreOn(t testing.TB, n int) ([]string, *backingtest.Postgres) {
 	t.Helper()
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
 	}
 	pg := backingtest.StartPostgres(t)
 	s3 := backingtest.StartS3(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3.SecretKey)
+	// Every test gateway has the same fixed credentials, so setting them
+	// for the whole process is safe with parallel tests.
+	os.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
+	os.Setenv("AWS_SECRET_ACCESS_KEY", s3.SecretKey)
 	var stores []string
 	for i := range n {
 		store := filepath.Join(t.TempDir(), fmt.Sprintf("machine%d", i))

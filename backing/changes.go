@@ -12,6 +12,10 @@ type Change struct {
 	Parent uint64
 	Name   string
 	Ino    uint64
+	// Own is set for a change this process made itself (on a shared
+	// index every process logs its changes, the mount's own included):
+	// its caches are already right, only the sequence number matters.
+	Own bool
 }
 
 type change struct {
@@ -42,11 +46,47 @@ func (tx *txn) flushChanges() error {
 		if c.name != "" {
 			name = []byte(c.name)
 		}
-		if _, err := tx.exec(`INSERT INTO changes (parent, name, ino) VALUES (?, ?, ?)`, c.parent, name, c.ino); err != nil {
+		if !tx.s.shared {
+			if _, err := tx.exec(`INSERT INTO changes (parent, name, ino) VALUES (?, ?, ?)`, c.parent, name, c.ino); err != nil {
+				return fmt.Errorf("log change: %w", err)
+			}
+			continue
+		}
+		seq, err := tx.insertID("seq", `INSERT INTO changes (parent, name, ino) VALUES (?, ?, ?)`, c.parent, name, c.ino)
+		if err != nil {
 			return fmt.Errorf("log change: %w", err)
 		}
+		tx.ownSeqs = append(tx.ownSeqs, seq)
 	}
 	return nil
+}
+
+// noteOwn remembers the change log rows a committed transaction wrote.
+func (s *Store) noteOwn(seqs []int64) {
+	if len(seqs) == 0 {
+		return
+	}
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	if s.own == nil {
+		s.own = map[int64]struct{}{}
+	}
+	for _, q := range seqs {
+		s.own[q] = struct{}{}
+	}
+}
+
+// markOwn sets Own on the changes this process made, and forgets them:
+// the reader of the log reads on from the last one.
+func (s *Store) markOwn(cs []Change) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	for i := range cs {
+		if _, ok := s.own[cs[i].Seq]; ok {
+			cs[i].Own = true
+			delete(s.own, cs[i].Seq)
+		}
+	}
 }
 
 // LoggedChanges reports whether this process wrote to the change log, so
@@ -70,7 +110,11 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64) ([]Change, error) {
 		c.Name = string(name)
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.markOwn(out)
+	return out, nil
 }
 
 // LastChange returns the sequence number of the newest logged change.

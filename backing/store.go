@@ -75,6 +75,9 @@ type Store struct {
 	// logged is set once a transaction wrote to the change log, so that a
 	// CLI command knows to wait for the mount to apply its changes.
 	logged atomic.Bool
+
+	ownMu sync.Mutex         // protects own
+	own   map[int64]struct{} // change log rows this process wrote, not read back yet (shared index)
 }
 
 // RootIno is the inode number of the store's root directory.
@@ -208,6 +211,7 @@ func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.noteOwn(tx.ownSeqs)
 	return nil
 }
 
@@ -217,6 +221,7 @@ type txn struct {
 	ctx     context.Context
 	s       *Store
 	changes []change
+	ownSeqs []int64         // change log rows written (shared index)
 	dirty   map[uint64]bool // directories whose entries or files changed
 }
 

@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/n4ws/n4ws/backing"
@@ -55,10 +56,14 @@ func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
 	if err != nil {
 		return seq, fmt.Errorf("read change log: %w", err)
 	}
-	if len(changes) > 0 {
+	if slices.ContainsFunc(changes, func(c backing.Change) bool { return !c.Own }) {
 		f.changes.Add(1) // before the kernel is told: its next open asks the index
 	}
 	for _, c := range changes {
+		if c.Own { // this mount's own: its caches are right already
+			seq = c.Seq
+			continue
+		}
 		if c.Parent != 0 {
 			if in := f.inode(c.Parent); in != nil {
 				in.NotifyEntry(c.Name)

@@ -243,3 +243,61 @@ func TestTeamMigrateLocalToTeamAndBack(t *testing.T) {
 		t.Fatalf("the team store holds too few pipelines:\n%s", got)
 	}
 }
+
+// kill -9 of one mount while it writes loses nothing the other mount
+// depends on: the other keeps writing throughout, sees every file the
+// killed one had closed, byte for byte, and the killed one remounts.
+func TestTeamMountKilledWhileOtherWrites(t *testing.T) {
+	stores := teamStore(t, 2)
+	mntA := filepath.Join(t.TempDir(), "mnt")
+	pidA := mountAt(t, stores[0], mntA)
+	mntB := mountStore(t, stores[1])
+	run(t, "", "mkdir", "-p", filepath.Join(mntB, "runs", "other"))
+
+	stopFile := filepath.Join(t.TempDir(), "stop")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := exe(filepath.Join(mntB, "runs", "other"), "sh", "-c",
+			`i=0; while [ ! -e "$0" ]; do echo "line $i" > "f$i.txt" || exit 1; i=$((i+1)); done; echo $i`, stopFile)
+		done <- result{out, err}
+	}()
+
+	dirA := filepath.Join(mntA, "runs", "crash")
+	got := crashRound(t, dirA, pidA, 1500*time.Millisecond, 7)
+	if len(got) == 0 {
+		t.Fatal("the writer on the killed mount closed no file")
+	}
+	os.WriteFile(stopFile, nil, 0o644)
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("the other mount's writer failed while the first was killed: %v\n%s", r.err, r.out)
+	}
+	written := atoi(strings.TrimSpace(r.out))
+	if written == 0 {
+		t.Fatal("the other mount's writer wrote nothing")
+	}
+
+	var onB, onA []closedFile
+	for _, c := range got {
+		onB = append(onB, closedFile{c.sum, filepath.Join(mntB, "runs", "crash", c.path)})
+		onA = append(onA, closedFile{c.sum, filepath.Join(dirA, c.path)})
+	}
+	checkClosed(t, onB)
+	for i := 0; i < written; i += max(1, written/20) {
+		if got := run(t, "", "cat", filepath.Join(mntB, "runs", "other", fmt.Sprintf("f%d.txt", i))); got != fmt.Sprintf("line %d\n", i) {
+			t.Fatalf("f%d.txt on the surviving mount: %q", i, got)
+		}
+	}
+	t.Logf("killed mount had closed %d files; the other wrote %d meanwhile", len(got), written)
+
+	mountAt(t, stores[0], mntA) // the killed machine comes back
+	checkClosed(t, onA)
+	if n := len(strings.Fields(run(t, "", "ls", filepath.Join(mntA, "runs", "other")))); n < written {
+		t.Fatalf("the remounted machine lists %d of the other's %d files", n, written)
+	}
+	n4ws(t, stores[1], "fsck")
+}

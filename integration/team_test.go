@@ -124,9 +124,10 @@ func TestTeamTwoMountsOneTree(t *testing.T) {
 	n4ws(t, stores[0], "fsck")
 }
 
-// Two mounts creating pipeline folders in one dataset at the same time, as
-// two nirs4all runs on two machines do (next number = highest + 1, mkdir,
-// try the next on EEXIST): no number is given twice.
+// Two mounts creating 100 pipeline folders each in one dataset at the same
+// time, as two nirs4all runs on two machines do (next number, mkdir, try
+// the next on EEXIST, then the pipeline's files): no number is given
+// twice, and every folder has its file.
 func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 	stores := teamStore(t, 2)
 	mnts := []string{mountStore(t, stores[0]), mountStore(t, stores[1])}
@@ -135,11 +136,13 @@ func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 		_, err := os.Stat(filepath.Join(mnts[1], "runs", "corn"))
 		return err == nil
 	})
-	const each = 25
+	const each = 100
 	// The script is the writer: mkdir(1) of a taken number fails, and it
 	// moves on to the next one.
 	script := `cd "$1" && made=0 && n=1 && while [ $made -lt ` + fmt.Sprint(each) + ` ]; do
-	  if mkdir "$(printf %04d $n)_m$2_abc123" 2>/dev/null; then made=$((made+1)); fi; n=$((n+1)); done`
+	  d="$(printf %04d $n)_m$2_abc123"
+	  if mkdir "$d" 2>/dev/null; then echo "y_true,y_pred,m$2" > "$d/predictions.csv" || exit 1; made=$((made+1)); fi
+	  n=$((n+1)); done`
 	var wg sync.WaitGroup
 	errs := make([]error, len(mnts))
 	outs := make([]string, len(mnts))
@@ -173,6 +176,12 @@ func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 		if len(names) != 2*each {
 			t.Fatalf("%s lists %d folders, want %d: %v", mnt, len(names), 2*each, names)
 		}
+		for _, n := range names[:10] {
+			writer := n[strings.Index(n, "_m")+1 : strings.LastIndex(n, "_")]
+			if got := run(t, "", "cat", filepath.Join(mnt, "runs", "corn", n, "predictions.csv")); got != "y_true,y_pred,"+writer+"\n" {
+				t.Fatalf("%s/predictions.csv on %s: %q", n, mnt, got)
+			}
+		}
 	}
 }
 
@@ -193,6 +202,9 @@ func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(stores[0], "mount.log"))
 	if !strings.Contains(string(log), "store server unavailable") {
 		t.Fatalf("the mount log does not give the cause:\n%s", log)
+	}
+	if out, _ := n4wsFail(t, stores[0], "status"); !strings.Contains(out, "store server unavailable") {
+		t.Fatalf("n4ws status with PostgreSQL down does not say why: %s", out)
 	}
 
 	pg.Restart(t)

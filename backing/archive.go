@@ -35,6 +35,9 @@ func (s *Store) WriteArchive(ctx context.Context, p string, r io.Reader, mtime t
 		mtime = time.Now()
 	}
 	var a Attr
+	if err := s.upload(ctx, &c); err != nil {
+		return Attr{}, fmt.Errorf("write archive %q: %w", p, err)
+	}
 	err = s.update(ctx, func(tx *txn) error {
 		n := s.newNode(syscall.S_IFREG | 0o444)
 		if a, err = tx.mknod(parent.Ino, name, n, FlagReadOnly|FlagPinned); err != nil {

@@ -4,7 +4,20 @@ import (
 	"context"
 	"io"
 	"os"
+	"time"
 )
+
+// AgedLister is a BlobStore that knows when each blob was stored. A
+// remote store's writers upload a blob before the transaction that
+// references it (Store.upload), so gc and fsck leave an unreferenced blob
+// younger than BlobGrace alone: it may be one a writer on another machine
+// is about to commit.
+type AgedLister interface {
+	ListAged(ctx context.Context, fn func(d Digest, size int64, stored time.Time) error) error
+}
+
+// BlobGrace is how long an unreferenced blob of a remote store is kept.
+const BlobGrace = time.Hour
 
 // BlobStore is the seam between the store and where blob bytes live: a
 // local folder (LocalBlobs, the embedded default) or an object store

@@ -30,6 +30,28 @@ type Content struct {
 	Digest Digest // zero when Size is 0
 	Size   int64
 	Mtime  time.Time // zero: now
+
+	uploaded bool // placed in a remote blob store before the transaction (upload)
+}
+
+// upload stores c's blob in a remote blob store before the transaction
+// that references it, so that the store-wide write lock is not held for
+// the upload's time (gc leaves unreferenced objects younger than
+// BlobGrace alone, for this window). A local folder places the blob
+// inside the transaction (a hard link, no wait), and small content goes
+// into the index.
+func (s *Store) upload(ctx context.Context, c *Content) error {
+	if s.local != nil || c.Digest.IsZero() || c.Size <= s.opts.InlineMax || c.File == "" {
+		return nil
+	}
+	if fi, err := os.Stat(c.File); err != nil || fi.Size() != c.Size {
+		return fmt.Errorf("upload blob %s: spool %s is not the %d bytes hashed (%v): %w", c.Digest, c.File, c.Size, err, ErrCorrupt)
+	}
+	if err := s.blobs.PutFile(ctx, c.Digest, c.Size, c.File); err != nil {
+		return fmt.Errorf("upload blob %s: %w", c.Digest, err)
+	}
+	c.uploaded = true
+	return nil
 }
 
 // CommitContent points regular file ino at new content. The blob is placed
@@ -37,6 +59,9 @@ type Content struct {
 // stored already) inside the transaction that references it.
 func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr, error) {
 	var a Attr
+	if err := s.upload(ctx, &c); err != nil {
+		return a, fmt.Errorf("commit content of %d: %w", ino, err)
+	}
 	err := s.update(ctx, func(tx *txn) error {
 		var err error
 		a, err = tx.commitContent(ino, c)
@@ -140,6 +165,13 @@ func (c Content) bytes() ([]byte, error) {
 func (s *Store) placeBlob(c Content) error {
 	if c.Digest.IsZero() {
 		return nil
+	}
+	if c.uploaded {
+		// Uploaded before the lock: still there unless gc removed it as
+		// the garbage of an older file meanwhile (then upload it again).
+		if _, err := s.blobs.Stat(context.Background(), c.Digest); err == nil {
+			return nil
+		}
 	}
 	if c.File == "" {
 		if int64(len(c.Data)) != c.Size {

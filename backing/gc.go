@@ -146,6 +146,14 @@ func (s *Store) orphanCandidates(ctx context.Context) ([]orphanFile, error) {
 // For blobs in an object store it lists the objects, with no path.
 func (s *Store) walkBlobFiles(ctx context.Context, fn func(p string, d Digest, size int64)) error {
 	if s.local == nil {
+		if al, ok := s.blobs.(AgedLister); ok {
+			return al.ListAged(ctx, func(d Digest, size int64, stored time.Time) error {
+				if time.Since(stored) >= BlobGrace { // younger: perhaps not committed yet
+					fn("", d, size)
+				}
+				return nil
+			})
+		}
 		return s.blobs.List(ctx, func(d Digest, size int64) error { fn("", d, size); return nil })
 	}
 	root := s.local.dir

@@ -157,6 +157,9 @@ func (s *Store) commitAt(ctx context.Context, parent uint64, name string, mode u
 		return s.CommitContent(ctx, old.Ino, c)
 	}
 	var a Attr
+	if err := s.upload(ctx, &c); err != nil {
+		return a, err
+	}
 	err := s.update(ctx, func(tx *txn) error {
 		made, err := tx.mknod(parent, name, s.newNode(syscall.S_IFREG|mode&0o7777), 0)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -266,6 +267,27 @@ func (b *Blobs) List(ctx context.Context, fn func(backing.Digest, int64) error) 
 	}
 	return nil
 }
+
+// ListAged is List with each object's upload time, for gc's grace period.
+func (b *Blobs) ListAged(ctx context.Context, fn func(backing.Digest, int64, time.Time) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for obj := range b.client.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Prefix: b.prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("list blobs: %w", obj.Err)
+		}
+		d, err := backing.ParseDigest(strings.TrimPrefix(obj.Key, b.prefix))
+		if err != nil {
+			continue
+		}
+		if err := fn(d, obj.Size, obj.LastModified); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ backing.AgedLister = (*Blobs)(nil)
 
 // CacheUsage returns the bytes and files in this machine's read cache.
 func (b *Blobs) CacheUsage() (bytes int64, files int) { return b.cache.usage() }

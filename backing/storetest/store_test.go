@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"context"
 	"database/sql"
 	"errors"
@@ -368,5 +369,34 @@ func TestTeamStoreBadDescriptions(t *testing.T) {
 				t.Fatal("a failed init left store.yaml")
 			}
 		})
+	}
+}
+
+// gc of a team store leaves an object no row names alone while it is
+// younger than BlobGrace: a writer on another machine uploads a blob
+// before the transaction that references it.
+func TestTeamGCGracePeriod(t *testing.T) {
+	sv := startServers(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := backing.InitTeam(ctx, dir, sv.description(t)); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir)
+	data := bytes.Repeat([]byte("young"), 20<<10)
+	digest := backing.Digest(sha256.Sum256(data))
+	desc, err := backing.ReadDescription(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := s3Blobs(t, desc, t.TempDir())
+	if err := blobs.Put(ctx, digest, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(ctx, backing.GCOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.Stat(ctx, digest); err != nil {
+		t.Fatalf("gc removed an unreferenced object uploaded a moment ago: %v", err)
 	}
 }

@@ -103,7 +103,7 @@ func newStore(t testing.TB) string {
 		t.Skip(fuseMissing)
 	}
 	if os.Getenv("N4WS_TEST_STORE") == "team" {
-		stores, _ := teamStoreOn(t, 1)
+		stores, _, _ := teamStoreOn(t, 1)
 		return stores[0]
 	}
 	store := filepath.Join(t.TempDir(), "store")

@@ -21,13 +21,13 @@ import (
 // n machines would. Credentials are in the environment, as a user keeps
 // them.
 func teamStore(t testing.TB, n int) []string {
-	stores, _ := teamStoreOn(t, n)
+	stores, _, _ := teamStoreOn(t, n)
 	return stores
 }
 
 // teamStoreOn is teamStore that also returns the database server, for
 // outages.
-func teamStoreOn(t testing.TB, n int) ([]string, *backingtest.Postgres) {
+func teamStoreOn(t testing.TB, n int) ([]string, *backingtest.Postgres, *backingtest.S3) {
 	t.Helper()
 	if fuseMissing != "" {
 		t.Skip(fuseMissing)
@@ -52,7 +52,7 @@ func teamStoreOn(t testing.TB, n int) ([]string, *backingtest.Postgres) {
 		}
 		stores = append(stores, store)
 	}
-	return stores, pg
+	return stores, pg, s3
 }
 
 // seenWithin polls check (as a user looking again would) until it is true or
@@ -189,7 +189,7 @@ func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 // cause in the mount's log, nothing stored is harmed, and once the server
 // is back the mount works again by itself.
 func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
-	stores, pg := teamStoreOn(t, 1)
+	stores, pg, _ := teamStoreOn(t, 1)
 	mnt := mountStore(t, stores[0])
 	runs := filepath.Join(mnt, "runs")
 	run(t, "", "sh", "-c", "echo before > "+filepath.Join(runs, "before.txt"))
@@ -228,7 +228,7 @@ func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
 func TestTeamMigrateLocalToTeamAndBack(t *testing.T) {
 	local := newStore(t)
 	n4ws(t, local, "demo", "--datasets", "2", "--pipelines", "5", "--samples", "30")
-	stores, _ := teamStoreOn(t, 1)
+	stores, _, _ := teamStoreOn(t, 1)
 	team := stores[0]
 	back := newStore(t)
 
@@ -312,4 +312,41 @@ func TestTeamMountKilledWhileOtherWrites(t *testing.T) {
 		t.Fatalf("the remounted machine lists %d of the other's %d files", n, written)
 	}
 	n4ws(t, stores[1], "fsck")
+}
+
+// With the S3 server down, files this machine has read or written keep
+// reading from its cache, small files (kept in the index) can still be
+// written, a large file's write fails with EIO, and writes work again
+// once the server is back.
+func TestTeamMountSurvivesS3Outage(t *testing.T) {
+	stores, _, s3 := teamStoreOn(t, 1)
+	mnt := mountStore(t, stores[0])
+	runs := filepath.Join(mnt, "runs")
+	src := filepath.Join(t.TempDir(), "big.bin")
+	run(t, "", "dd", "if=/dev/urandom", "of="+src, "bs=64k", "count=16", "status=none")
+	run(t, "", "cp", src, filepath.Join(runs, "big.bin"))
+
+	s3.Stop()
+	run(t, "", "cmp", src, filepath.Join(runs, "big.bin"))
+	run(t, "", "sh", "-c", "echo small > "+filepath.Join(runs, "small.txt"))
+	src2 := filepath.Join(t.TempDir(), "big2.bin")
+	run(t, "", "dd", "if=/dev/urandom", "of="+src2, "bs=64k", "count=16", "status=none")
+	out, err := exe("", "cp", src2, filepath.Join(runs, "big2.bin"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("a large write with S3 down: %v %q, want EIO", err, out)
+	}
+	if log, _ := os.ReadFile(filepath.Join(stores[0], "mount.log")); !strings.Contains(string(log), "upload blob") {
+		t.Fatalf("the mount log does not give the cause:\n%s", log)
+	}
+
+	s3.Restart(t)
+	seenWithin(t, 30*time.Second, "a large write once S3 is back", func() bool {
+		_, err := exe("", "cp", src2, filepath.Join(runs, "big2.bin"))
+		return err == nil
+	})
+	run(t, "", "cmp", src2, filepath.Join(runs, "big2.bin"))
+	if got := run(t, "", "cat", filepath.Join(runs, "small.txt")); got != "small\n" {
+		t.Fatalf("small.txt: %q", got)
+	}
+	n4ws(t, stores[0], "fsck")
 }

@@ -350,3 +350,55 @@ func TestTeamMountSurvivesS3Outage(t *testing.T) {
 	}
 	n4ws(t, stores[0], "fsck")
 }
+
+// PostgreSQL restarted while a writer is busy: the writes during the
+// outage fail, those after it succeed again without a remount, and every
+// file whose write succeeded has its content.
+func TestTeamPostgresRestartDuringWrites(t *testing.T) {
+	stores, pg, _ := teamStoreOn(t, 1)
+	mnt := mountStore(t, stores[0])
+	dir := filepath.Join(mnt, "runs", "busy")
+	run(t, "", "mkdir", dir)
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := exe(dir, "sh", "-c", `i=0; end=$(( $(date +%s) + 7 )); while [ $(date +%s) -lt $end ]; do
+		  if echo "line $i" > "f$i.txt" 2>/dev/null; then echo "ok $i"; else echo "fail $i"; sleep 0.05; fi; i=$((i+1)); done`)
+		done <- result{out, err}
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	pg.Stop(t)
+	time.Sleep(time.Second)
+	pg.Restart(t)
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("writer: %v\n%s", r.err, r.out)
+	}
+	var ok []int
+	lastFail := -1
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		verdict, num, _ := strings.Cut(line, " ")
+		switch verdict {
+		case "ok":
+			ok = append(ok, atoi(num))
+		case "fail":
+			lastFail = atoi(num)
+		}
+	}
+	if lastFail < 0 {
+		t.Fatal("no write failed while PostgreSQL was down")
+	}
+	if len(ok) == 0 || ok[len(ok)-1] < lastFail {
+		t.Fatalf("no write succeeded after the restart (last failure %d, successes %v)", lastFail, ok)
+	}
+	for _, i := range ok {
+		if got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%d.txt", i))); err != nil || string(got) != fmt.Sprintf("line %d\n", i) {
+			t.Fatalf("f%d.txt, written successfully: %q, %v", i, got, err)
+		}
+	}
+	t.Logf("%d writes succeeded, the last failure was write %d", len(ok), lastFail)
+	n4ws(t, stores[0], "fsck")
+}

@@ -27,6 +27,13 @@ type Blob struct {
 func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 	var data []byte
 	err := s.stmts.blobData.QueryRowContext(ctx, d[:]).Scan(&data)
+	if s.known != nil {
+		if err == nil && data != nil {
+			s.known.putData(d, data)
+		} else if k, ok := s.known.blobData(d); ok && err != nil && !errors.Is(err, sql.ErrNoRows) && outage(err) {
+			data, err = k, nil
+		}
+	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("open blob %s: %w", d, err)
 	}
@@ -64,6 +71,13 @@ func (s *Store) OpenKnownBlob(d Digest, inline bool) (*Blob, error) {
 func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
 	var inline bool
 	a, err := scanAttr(s.stmts.openFile.QueryRowContext(ctx, ino), &inline)
+	if s.known != nil {
+		if err == nil {
+			s.known.putFile(a, inline)
+		} else if k, kin, ok := s.known.file(ino); ok && outage(err) {
+			a, inline, err = k, kin, nil
+		}
+	}
 	if err != nil {
 		return a, nil, fmt.Errorf("open %d: %w", ino, err)
 	}
@@ -106,6 +120,13 @@ func (b *Blob) load() error {
 		return b.err
 	}
 	err := b.store.stmts.blobData.QueryRow(b.digest[:]).Scan(&b.data)
+	if k := b.store.known; k != nil {
+		if err == nil {
+			k.putData(b.digest, b.data)
+		} else if data, ok := k.blobData(b.digest); ok && outage(err) {
+			b.data, err = data, nil
+		}
+	}
 	if err != nil {
 		b.err = fmt.Errorf("read blob %s: %w", b.digest, err)
 	}

@@ -10,6 +10,13 @@ import (
 // GetAttr returns the attributes of node ino.
 func (s *Store) GetAttr(ctx context.Context, ino uint64) (Attr, error) {
 	a, err := scanAttr(s.stmts.getAttr.QueryRowContext(ctx, ino))
+	if s.known != nil {
+		if err == nil {
+			s.known.putAttr(a)
+		} else if k, ok := s.known.attr(ino); ok && outage(err) {
+			return k, nil
+		}
+	}
 	if err != nil {
 		return a, fmt.Errorf("getattr %d: %w", ino, err)
 	}
@@ -19,6 +26,13 @@ func (s *Store) GetAttr(ctx context.Context, ino uint64) (Attr, error) {
 // Lookup returns the attributes of the entry name in directory parent.
 func (s *Store) Lookup(ctx context.Context, parent uint64, name string) (Attr, error) {
 	a, err := scanAttr(s.stmts.lookup.QueryRowContext(ctx, parent, []byte(name)))
+	if s.known != nil {
+		if err == nil {
+			s.known.putLookup(parent, name, a)
+		} else if k, ok := s.known.lookup(parent, name); ok && outage(err) {
+			return k, nil
+		}
+	}
 	if err != nil {
 		return a, fmt.Errorf("lookup %q in %d: %w", name, parent, err)
 	}
@@ -57,8 +71,21 @@ func (s *Store) ReadDir(ctx context.Context, ino uint64) ([]DirEntry, error) {
 	return out, nil
 }
 
-// ReadDirPlus lists directory ino with every child's attributes, in one query.
+// ReadDirPlus lists directory ino with every child's attributes, in one
+// query (on a shared index, the last listing seen during an outage).
 func (s *Store) ReadDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, error) {
+	names, attrs, err := s.readDirPlus(ctx, ino)
+	if s.known != nil {
+		if err == nil {
+			s.known.putDir(ino, names, attrs)
+		} else if l, ok := s.known.dir(ino); ok && outage(err) {
+			return l.names, l.attrs, nil
+		}
+	}
+	return names, attrs, err
+}
+
+func (s *Store) readDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, error) {
 	rows, err := s.rdb.QueryContext(ctx,
 		`SELECT e.name, `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
 		 WHERE e.parent = ? ORDER BY e.name`, ino)

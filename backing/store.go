@@ -58,7 +58,8 @@ type Store struct {
 	stmts  stmts       // prepared on rdb
 	wstmts stmts       // prepared on wdb: getAttr, lookup, parentOf
 
-	shared bool // the index is a server many machines use (read only)
+	shared bool       // the index is a server many machines use (read only)
+	known  *lastKnown // shared index: answers for reads during an outage; nil otherwise (read only)
 
 	blobs BlobStore   // where blob bytes live, behind their seam (read only)
 	local *LocalBlobs // blobs when they are a local folder, else nil (read only)
@@ -152,6 +153,9 @@ func OpenWith(ctx context.Context, dir string, idx IndexEngine, blobs BlobStore,
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger, idx: idx, rdb: idx.Reader(), wdb: idx.DB(), blobs: blobs, shared: shared}
 	s.local, _ = blobs.(*LocalBlobs)
+	if shared {
+		s.known = &lastKnown{}
+	}
 	if err := idx.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open index of %s: %w", dir, err)

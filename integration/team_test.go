@@ -185,7 +185,8 @@ func TestTeamMountsNumberPipelinesWithoutDuplicates(t *testing.T) {
 	}
 }
 
-// With PostgreSQL down, a write through the mount fails with EIO and the
+// With PostgreSQL down, files the mount has seen keep reading (past the
+// kernel's caches), a write through the mount fails with EIO and the
 // cause in the mount's log, nothing stored is harmed, and once the server
 // is back the mount works again by itself.
 func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
@@ -194,7 +195,27 @@ func TestTeamMountRecoversFromPostgresOutage(t *testing.T) {
 	runs := filepath.Join(mnt, "runs")
 	run(t, "", "sh", "-c", "echo before > "+filepath.Join(runs, "before.txt"))
 
+	// Files this machine has seen keep reading during the outage, even
+	// once the kernel's caches have expired: a large one (its blob in the
+	// local cache) and a small one (kept in the index).
+	lib := filepath.Join(mnt, "library", "templates")
+	big := filepath.Join(t.TempDir(), "big.bin")
+	run(t, "", "dd", "if=/dev/urandom", "of="+big, "bs=64k", "count=4", "status=none")
+	run(t, "", "cp", big, filepath.Join(lib, "big.bin"))
+	run(t, "", "sh", "-c", "echo small > "+filepath.Join(lib, "small.txt"))
+	run(t, "", "cmp", big, filepath.Join(lib, "big.bin"))
+	run(t, "", "cat", filepath.Join(lib, "small.txt"))
+	run(t, "", "ls", lib)
+
 	pg.Stop(t)
+	time.Sleep(11 * time.Second) // past the kernel's entry and attribute timeouts (10 s)
+	run(t, "", "cmp", big, filepath.Join(lib, "big.bin"))
+	if got := run(t, "", "cat", filepath.Join(lib, "small.txt")); got != "small\n" {
+		t.Fatalf("small.txt during the outage: %q", got)
+	}
+	if got := strings.Fields(run(t, "", "ls", lib)); !slices.Equal(got, []string{"big.bin", "small.txt"}) {
+		t.Fatalf("ls during the outage: %v", got)
+	}
 	out, err := exe("", "sh", "-c", "echo during > "+filepath.Join(runs, "during.txt"))
 	if err == nil || !strings.Contains(out, "Input/output error") {
 		t.Fatalf("a write with PostgreSQL down: %v %q, want EIO", err, out)

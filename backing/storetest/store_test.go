@@ -2,8 +2,8 @@ package storetest
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"

@@ -166,8 +166,19 @@ func TestTeamPostgresRestartDuringWrites(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := exe(dir, "sh", "-c", `i=0; end=$(( $(date +%s) + 7 )); while [ $(date +%s) -lt $end ]; do
-		  if echo "line $i" > "f$i.txt" 2>/dev/null; then echo "ok $i"; else echo "fail $i"; sleep 0.05; fi; i=$((i+1)); done`)
+		// python3 checks close(2), which is where a file's content is
+		// committed (sh ignores errors of close).
+		out, err := exe(dir, "python3", "-c", `import time
+end, i = time.time() + 7, 0
+while time.time() < end:
+    try:
+        with open(f"f{i}.txt", "w") as f:
+            f.write(f"line {i}\n")
+        print("ok", i, flush=True)
+    except OSError:
+        print("fail", i, flush=True)
+        time.sleep(0.05)
+    i += 1`)
 		done <- result{out, err}
 	}()
 	time.Sleep(1500 * time.Millisecond)

@@ -45,7 +45,7 @@ func (p *Projector) saveMapping(ctx context.Context, m *mapping) error {
 		_, err := tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
 			number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted`,
-			m.id, m.dataset, m.number, m.folder, m.fingerprint, m.deleted)
+			m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted))
 		return err
 	})
 }
@@ -127,4 +127,13 @@ func rowTime(sp importer.StorePipeline) time.Time {
 		return t
 	}
 	return time.Now()
+}
+
+// deletedFlag is the integer the deleted column holds: PostgreSQL (a team
+// store) takes no Go bool for an integer column.
+func deletedFlag(deleted bool) int {
+	if deleted {
+		return 1
+	}
+	return 0
 }

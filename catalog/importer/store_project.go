@@ -7,9 +7,6 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -104,29 +101,12 @@ func FolderName(n int, p StorePipeline) string {
 // is projected as far as it goes and looked at again.
 func (p StorePipeline) Done() bool { return p.Status == "completed" || p.Status == "failed" }
 
-// Fingerprint is a digest of everything Project reads for p: equal
-// fingerprints give equal folders.
-func (s *Snapshot) Fingerprint(p StorePipeline) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	enc.Encode(rowMap(p.row, "n4ws_rowid"))
-	enc.Encode(rowMap(s.d.Runs[p.RunID])) // the manifest shows the run's row too
-	for _, ch := range s.d.Chains[p.ID] {
-		enc.Encode(rowMap(ch))
-	}
-	arr := s.datasetArrays(p.Dataset)
-	for _, r := range s.d.Preds[p.ID] {
-		enc.Encode(rowMap(r))
-		a := arr[r.str("prediction_id")]
-		enc.Encode([]any{a.yt, a.yp, a.idx, s.tomb[r.str("prediction_id")]})
-	}
-	for _, id := range s.artifactIDs(p.ID) {
-		enc.Encode(rowMap(s.d.Artifacts[id]))
-	}
-	for _, cv := range s.cvPipeline(p) {
-		enc.Encode(cv)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+// Manifest gives only the manifest.yaml of pipeline p named dest: what
+// Project gives as that file, for a folder whose other files are
+// unchanged (RunFingerprint changed, Fingerprint did not).
+func (s *Snapshot) Manifest(p StorePipeline, dest string) []byte {
+	var scratch Projected
+	return s.manifest(p.row, dest, s.binaries(p.ID, &scratch))
 }
 
 // Project gives the folder of pipeline p named dest (NNNN_<name>).

@@ -160,7 +160,7 @@ func (p *Projector) passOnce(ctx context.Context) {
 	}
 	if len(rep.Written)+len(rep.Removed) > 0 {
 		p.log.Info("live projection", "pipelines", rep.Pipelines, "written", len(rep.Written),
-			"removed", len(rep.Removed), "dur", time.Since(start))
+			"files", len(rep.Files), "removed", len(rep.Removed), "dur", time.Since(start))
 	}
 }
 

@@ -10,6 +10,7 @@ package live
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"syscall"
@@ -24,7 +25,7 @@ func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, error) {
 	rows, err := p.opts.Store.Reader().QueryContext(ctx,
-		`SELECT pipeline_id, dataset, number, folder, fingerprint, deleted FROM live_pipelines`)
+		`SELECT pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files FROM live_pipelines`)
 	if err != nil {
 		return nil, fmt.Errorf("read live_pipelines: %w", err)
 	}
@@ -32,8 +33,12 @@ func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, erro
 	out := map[string]*mapping{}
 	for rows.Next() {
 		m := &mapping{}
-		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted); err != nil {
+		var files string
+		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted, &m.runFingerprint, &files); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(files), &m.files); err != nil {
+			m.files = nil // looked up again
 		}
 		out[m.id] = m
 	}
@@ -41,13 +46,39 @@ func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, erro
 }
 
 func (p *Projector) saveMapping(ctx context.Context, m *mapping) error {
+	return p.saveMappings(ctx, []*mapping{m})
+}
+
+// saveMappings records the mappings in one index write (none when empty).
+func (p *Projector) saveMappings(ctx context.Context, ms []*mapping) error {
+	if len(ms) == 0 {
+		return nil
+	}
 	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error {
-		_, err := tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
-			number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted`,
-			m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted))
-		return err
+		for _, m := range ms {
+			files, err := json.Marshal(m.files)
+			if err != nil || m.files == nil {
+				files = []byte("{}")
+			}
+			_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
+				number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted,
+				run_fingerprint = excluded.run_fingerprint, files = excluded.files`,
+				m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted), m.runFingerprint, string(files))
+			if err != nil {
+				return fmt.Errorf("save live_pipelines %s: %w", m.id, err)
+			}
+		}
+		return nil
 	})
+}
+
+// setFile records that the folder's file (or _binaries/<name>) holds d.
+func (m *mapping) setFile(name string, d backing.Digest) {
+	if m.files == nil {
+		m.files = map[string]string{}
+	}
+	m.files[name] = d.String()
 }
 
 // reserve makes sure the pipeline has its folder: the one it was given
@@ -65,6 +96,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if a, err := s.ResolvePath(ctx, dsDir+"/"+m.folder); err == nil && a.IsDir() {
 			return nil
 		}
+		m.files = nil // the folder is gone: none of the files recorded is there
 		if err := p.mkdirUnique(ctx, parent.Ino, m.folder); err == nil {
 			return nil
 		} else if !errors.Is(err, backing.ErrExists) {

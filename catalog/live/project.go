@@ -30,6 +30,7 @@ import (
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
 	"github.com/n4ws/n4ws/catalog/importer"
+	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // Options configure a Projector.
@@ -89,21 +90,30 @@ var migrations = []string{
 		deleted INTEGER NOT NULL DEFAULT 0    -- 1 once nirs4all deleted it
 	);
 	CREATE INDEX live_pipelines_dataset ON live_pipelines (dataset, number);`,
+	// What a pass compares before writing: the run fields the folder shows
+	// (a change rewrites manifest.yaml only), and the digest of each file
+	// it last wrote or found (an unchanged file costs no index lookup).
+	`ALTER TABLE live_pipelines ADD COLUMN run_fingerprint TEXT NOT NULL DEFAULT '';
+	ALTER TABLE live_pipelines ADD COLUMN files TEXT NOT NULL DEFAULT '{}';`,
 }
 
 // Report says what a pass did.
 type Report struct {
 	Pipelines int      // in store.sqlite
 	Written   []string // runs/<ds>/<folder> created or updated
+	Files     []string // the files written (stored), folder files and _binaries/
 	Removed   []string // runs/<ds>/<folder> of pipelines nirs4all deleted
 	Notes     []string
 }
 
 // mapping is one live_pipelines row.
 type mapping struct {
-	id, dataset, folder, fingerprint string
-	number                           int
-	deleted                          bool
+	id, dataset, folder string
+	fingerprint         string            // importer's Fingerprint of what the folder was written from
+	runFingerprint      string            // importer's RunFingerprint, the same
+	files               map[string]string // folder file or _binaries/<name> → digest (hex) last written or found
+	number              int
+	deleted             bool
 }
 
 // Pass projects the store once: it reads a snapshot of store.sqlite (a
@@ -138,6 +148,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	seen := map[string]bool{}
 	pipes := snap.Pipelines()
 	rep.Pipelines = len(pipes)
+	var changed []*mapping // fingerprints to record, in one index write
 	for _, sp := range pipes {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -147,16 +158,16 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 			continue
 		}
 		seen[sp.ID] = true
-		m := maps[sp.ID]
-		fp := snap.Fingerprint(sp)
-		if m != nil && !m.deleted && m.fingerprint == fp {
-			continue
-		}
-		dir, err := p.projectOne(ctx, snap, sp, m, maps, fp)
+		m, err := p.projectIfChanged(ctx, snap, sp, maps[sp.ID], maps, &rep)
 		if err != nil {
 			return rep, fmt.Errorf("pipeline %s (%s): %w", sp.ID, sp.Name, err)
 		}
-		rep.Written = append(rep.Written, dir)
+		if m != nil {
+			changed = append(changed, m)
+		}
+	}
+	if err := p.saveMappings(ctx, changed); err != nil {
+		return rep, err
 	}
 	removed, err := p.removeDeleted(ctx, maps, seen)
 	rep.Removed = removed
@@ -164,14 +175,49 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	return rep, err
 }
 
+// projectIfChanged brings one pipeline's folder in step with the snapshot
+// and returns its mapping when its fingerprints are to be recorded (nil
+// when nothing changed). Its rows unchanged and only the run's row
+// changed, it rewrites manifest.yaml alone (the only file showing the
+// run), and only if its folder is still there.
+func (p *Projector) projectIfChanged(ctx context.Context, snap *importer.Snapshot, sp importer.StorePipeline, m *mapping, maps map[string]*mapping, rep *Report) (*mapping, error) {
+	fp, rfp := snap.Fingerprint(sp), snap.RunFingerprint(sp)
+	known := m != nil && !m.deleted && m.fingerprint == fp
+	if known && m.runFingerprint == rfp {
+		return nil, nil
+	}
+	dir := ""
+	if m != nil {
+		dir = "runs/" + sp.Dataset + "/" + m.folder
+	}
+	if known {
+		if a, err := p.opts.Store.ResolvePath(ctx, dir); err == nil && a.IsDir() {
+			data := snap.Manifest(sp, m.folder)
+			if err := p.writeIfChanged(ctx, m, dir, nirs4all.ManifestFile, data, rowTime(sp), rep); err != nil {
+				return nil, err
+			}
+			m.runFingerprint = rfp
+			rep.Written = append(rep.Written, dir)
+			return m, nil
+		}
+	}
+	m, dir, err := p.projectOne(ctx, snap, sp, m, maps, rep)
+	if err != nil {
+		return nil, err
+	}
+	m.fingerprint, m.runFingerprint = fp, rfp
+	rep.Written = append(rep.Written, dir)
+	return m, nil
+}
+
 // projectOne writes one pipeline's folder, reserving its number first if
-// it has none, and records the fingerprint it was written from.
-func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp importer.StorePipeline, m *mapping, maps map[string]*mapping, fp string) (string, error) {
+// it has none (or its folder is gone), and returns its mapping.
+func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp importer.StorePipeline, m *mapping, maps map[string]*mapping, rep *Report) (*mapping, string, error) {
 	if m == nil || m.deleted {
 		m = &mapping{id: sp.ID, dataset: sp.Dataset}
 	}
 	if err := p.reserve(ctx, sp, m, maps); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	dsDir := "runs/" + sp.Dataset
 	dir := dsDir + "/" + m.folder
@@ -183,27 +229,35 @@ func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp 
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := p.writeIfChanged(ctx, dir+"/"+n, proj.Files[n], mtime); err != nil {
-			return "", err
+		if err := p.writeIfChanged(ctx, m, dir, n, proj.Files[n], mtime, rep); err != nil {
+			return nil, "", err
 		}
 	}
 	for _, b := range proj.Binaries {
-		if err := p.binary(ctx, dsDir, b, mtime); err != nil {
-			return "", err
+		if err := p.binary(ctx, m, dsDir, b, mtime, rep); err != nil {
+			return nil, "", err
 		}
 	}
-	m.fingerprint = fp
-	return dir, p.saveMapping(ctx, m)
+	return m, dir, nil
 }
 
-// writeIfChanged stores data as the file p unless it holds it already.
-func (p *Projector) writeIfChanged(ctx context.Context, path string, data []byte, mtime time.Time) error {
-	s := p.opts.Store
-	if a, err := s.ResolvePath(ctx, path); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == digestOf(data) {
+// writeIfChanged stores data as the file dir/name unless the mapping
+// records that it wrote it with this content (no index access), or the
+// file holds it already.
+func (p *Projector) writeIfChanged(ctx context.Context, m *mapping, dir, name string, data []byte, mtime time.Time, rep *Report) error {
+	d := digestOf(data)
+	if m.files[name] == d.String() {
 		return nil
 	}
-	_, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime)
-	return err
+	s, path := p.opts.Store, dir+"/"+name
+	if a, err := s.ResolvePath(ctx, path); err != nil || a.IsDir() || a.Size != int64(len(data)) || a.Blob != d {
+		if _, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime); err != nil {
+			return err
+		}
+		rep.Files = append(rep.Files, path)
+	}
+	m.setFile(name, d)
+	return nil
 }
 
 // binary shows an artifact file in runs/<ds>/_binaries/: a reference to
@@ -211,15 +265,29 @@ func (p *Projector) writeIfChanged(ctx context.Context, path string, data []byte
 // its SHA-256, the store's digest), else, outside a mount, a copy of the
 // workspace's file. A name already there is left alone (names carry the
 // content's hash).
-func (p *Projector) binary(ctx context.Context, dsDir string, b importer.Binary, mtime time.Time) error {
+func (p *Projector) binary(ctx context.Context, m *mapping, dsDir string, b importer.Binary, mtime time.Time, rep *Report) error {
+	key := "_binaries/" + b.Name
+	if _, ok := m.files[key]; ok {
+		return nil // there at an earlier pass
+	}
+	there, err := p.placeBinary(ctx, dsDir, b, mtime, rep)
+	if there {
+		m.setFile(key, b.Digest)
+	}
+	return err
+}
+
+// placeBinary makes runs/<ds>/_binaries/<name> (see binary) and says
+// whether it is there.
+func (p *Projector) placeBinary(ctx context.Context, dsDir string, b importer.Binary, mtime time.Time, rep *Report) (bool, error) {
 	s := p.opts.Store
 	dst := dsDir + "/_binaries/" + b.Name
 	if _, err := s.ResolvePath(ctx, dst); err == nil {
-		return nil
+		return true, nil
 	}
 	dir, err := s.MkdirAll(ctx, dsDir+"/_binaries", 0o755)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if b.Digest != (backing.Digest{}) {
 		err := s.Update(ctx, func(tx *backing.Tx) error {
@@ -230,23 +298,29 @@ func (p *Projector) binary(ctx context.Context, dsDir string, b importer.Binary,
 			_, err := tx.CreateFileOfBlob(dir.Ino, b.Name, b.Digest, size, 0o644, mtime)
 			return err
 		})
+		if err == nil {
+			rep.Files = append(rep.Files, dst)
+		}
 		if err == nil || errors.Is(err, backing.ErrExists) {
-			return nil
+			return true, nil
 		}
 		if !errors.Is(err, backing.ErrNotFound) {
-			return err
+			return false, err
 		}
 	}
 	f, err := os.Open(filepath.Join(p.opts.Workspace, filepath.FromSlash(b.Source)))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // nirs4all removed it (per-fold artifacts after a refit)
+		return false, nil // nirs4all removed it (per-fold artifacts after a refit)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
-	_, err = s.WriteFile(ctx, dst, f, 0o644, mtime)
-	return err
+	if _, err = s.WriteFile(ctx, dst, f, 0o644, mtime); err != nil {
+		return false, err
+	}
+	rep.Files = append(rep.Files, dst)
+	return true, nil
 }
 
 // removeDeleted removes the folders of pipelines no longer in the store,

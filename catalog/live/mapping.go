@@ -98,6 +98,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		}
 		m.files = nil // the folder is gone: none of the files recorded is there
 		if err := p.mkdirUnique(ctx, parent.Ino, m.folder); err == nil {
+			m.fresh = true
 			return nil
 		} else if !errors.Is(err, backing.ErrExists) {
 			return err
@@ -121,7 +122,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if err != nil {
 			return err
 		}
-		m.number, m.folder = n, name
+		m.number, m.folder, m.fresh = n, name, true
 		maps[m.id] = m
 		return p.saveMapping(ctx, m)
 	}

@@ -114,6 +114,7 @@ type mapping struct {
 	files               map[string]string // folder file or _binaries/<name> → digest (hex) last written or found
 	number              int
 	deleted             bool
+	fresh               bool // its folder was just created (by this pass): empty
 }
 
 // Pass projects the store once: it reads a snapshot of store.sqlite (a
@@ -243,19 +244,23 @@ func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp 
 
 // writeIfChanged stores data as the file dir/name unless the mapping
 // records that it wrote it with this content (no index access), or the
-// file holds it already.
+// file holds it already (not looked up in a folder this pass created).
 func (p *Projector) writeIfChanged(ctx context.Context, m *mapping, dir, name string, data []byte, mtime time.Time, rep *Report) error {
 	d := digestOf(data)
 	if m.files[name] == d.String() {
 		return nil
 	}
 	s, path := p.opts.Store, dir+"/"+name
-	if a, err := s.ResolvePath(ctx, path); err != nil || a.IsDir() || a.Size != int64(len(data)) || a.Blob != d {
-		if _, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime); err != nil {
-			return err
+	if !m.fresh {
+		if a, err := s.ResolvePath(ctx, path); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == d {
+			m.setFile(name, d)
+			return nil
 		}
-		rep.Files = append(rep.Files, path)
 	}
+	if _, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime); err != nil {
+		return err
+	}
+	rep.Files = append(rep.Files, path)
 	m.setFile(name, d)
 	return nil
 }

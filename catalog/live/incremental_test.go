@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog/importer/standintest"
 )
 
@@ -130,5 +131,28 @@ func TestPassRunRowChangedFolderGone(t *testing.T) {
 		if readStore(t, f.s, "runs/wheat/"+first+"/"+n) == "" {
 			t.Errorf("%s/%s empty or missing", first, n)
 		}
+	}
+}
+
+// TestPassUnknownFilesLookedUp: mappings that do not record their files
+// (written before files were recorded) are re-projected once, and files
+// already holding the right content are found, not written again.
+func TestPassUnknownFilesLookedUp(t *testing.T) {
+	f := newFixture(t)
+	standintest.Run(t, "run", f.ws, "--datasets", "wheat", "--pipelines", "2")
+	f.passCounting()
+	err := f.s.Update(context.Background(), func(tx *backing.Tx) error {
+		_, err := tx.Exec(`UPDATE live_pipelines SET files = '', fingerprint = 'old'`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, writes := f.passCounting()
+	if len(rep.Written) != 3 || len(rep.Files) != 0 || writes != 1 {
+		t.Fatalf("folders %v, files %v, %d index writes; want 3 folders checked, no file written, 1 write (the mapping)", rep.Written, rep.Files, writes)
+	}
+	if rep, writes := f.passCounting(); len(rep.Written) != 0 || writes != 0 {
+		t.Fatalf("pass after: folders %v, %d index writes", rep.Written, writes)
 	}
 }

@@ -37,9 +37,7 @@ func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, erro
 		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted, &m.runFingerprint, &files); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(files), &m.files); err != nil {
-			m.files = nil // looked up again
-		}
+		m.filesKnown = json.Unmarshal([]byte(files), &m.files) == nil // "" before files were recorded
 		out[m.id] = m
 	}
 	return out, rows.Err()
@@ -57,7 +55,9 @@ func (p *Projector) saveMappings(ctx context.Context, ms []*mapping) error {
 	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error {
 		for _, m := range ms {
 			files, err := json.Marshal(m.files)
-			if err != nil || m.files == nil {
+			if err != nil || !m.filesKnown {
+				files = nil // not known: looked up before the next write
+			} else if m.files == nil {
 				files = []byte("{}")
 			}
 			_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files)
@@ -96,9 +96,8 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if a, err := s.ResolvePath(ctx, dsDir+"/"+m.folder); err == nil && a.IsDir() {
 			return nil
 		}
-		m.files = nil // the folder is gone: none of the files recorded is there
 		if err := p.mkdirUnique(ctx, parent.Ino, m.folder); err == nil {
-			m.fresh = true
+			m.files, m.filesKnown = nil, true // made again: empty
 			return nil
 		} else if !errors.Is(err, backing.ErrExists) {
 			return err
@@ -122,7 +121,8 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if err != nil {
 			return err
 		}
-		m.number, m.folder, m.fresh = n, name, true
+		m.number, m.folder = n, name
+		m.files, m.filesKnown = nil, true // new: empty
 		maps[m.id] = m
 		return p.saveMapping(ctx, m)
 	}

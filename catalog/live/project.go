@@ -94,7 +94,7 @@ var migrations = []string{
 	// (a change rewrites manifest.yaml only), and the digest of each file
 	// it last wrote or found (an unchanged file costs no index lookup).
 	`ALTER TABLE live_pipelines ADD COLUMN run_fingerprint TEXT NOT NULL DEFAULT '';
-	ALTER TABLE live_pipelines ADD COLUMN files TEXT NOT NULL DEFAULT '{}';`,
+	ALTER TABLE live_pipelines ADD COLUMN files TEXT NOT NULL DEFAULT '';`,
 }
 
 // Report says what a pass did.
@@ -112,9 +112,9 @@ type mapping struct {
 	fingerprint         string            // importer's Fingerprint of what the folder was written from
 	runFingerprint      string            // importer's RunFingerprint, the same
 	files               map[string]string // folder file or _binaries/<name> → digest (hex) last written or found
+	filesKnown          bool              // files lists every file written there (else looked up before writing)
 	number              int
 	deleted             bool
-	fresh               bool // its folder was just created (by this pass): empty
 }
 
 // Pass projects the store once: it reads a snapshot of store.sqlite (a
@@ -239,19 +239,22 @@ func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp 
 			return nil, "", err
 		}
 	}
+	m.filesKnown = true // every file of the folder is now written or looked up
 	return m, dir, nil
 }
 
 // writeIfChanged stores data as the file dir/name unless the mapping
 // records that it wrote it with this content (no index access), or the
-// file holds it already (not looked up in a folder this pass created).
+// file holds it already. The file is looked up only when the mapping
+// does not know its folder's files (a row from before they were
+// recorded): otherwise a file it does not list was never written there.
 func (p *Projector) writeIfChanged(ctx context.Context, m *mapping, dir, name string, data []byte, mtime time.Time, rep *Report) error {
 	d := digestOf(data)
 	if m.files[name] == d.String() {
 		return nil
 	}
 	s, path := p.opts.Store, dir+"/"+name
-	if !m.fresh {
+	if !m.filesKnown {
 		if a, err := s.ResolvePath(ctx, path); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == d {
 			m.setFile(name, d)
 			return nil

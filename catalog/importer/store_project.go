@@ -25,6 +25,7 @@ type Snapshot struct {
 	src    fs.FS
 	arrays map[string]map[string]storeArrays // dataset → prediction_id →
 	tomb   map[string]bool                   // prediction_ids in arrays/_tombstones.json
+	cache  *ArraysCache                      // nil: arrays read from src every time
 	notes  []string
 }
 
@@ -233,7 +234,18 @@ func (s *Snapshot) datasetArrays(ds string) map[string]storeArrays {
 	if s.tomb == nil {
 		s.tomb = readTombstones(s.src, s.note)
 	}
-	a := loadArraysFile(s.src, arraysFile(ds), s.note)
+	f := arraysFile(ds)
+	read := func() (map[string]storeArrays, bool) {
+		n := len(s.notes)
+		a := loadArraysFile(s.src, f, s.note)
+		return a, len(s.notes) == n
+	}
+	var a map[string]storeArrays
+	if s.cache != nil {
+		a = s.cache.load(f, read)
+	} else {
+		a, _ = read()
+	}
 	s.arrays[ds] = a
 	return a
 }

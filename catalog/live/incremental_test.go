@@ -156,3 +156,23 @@ func TestPassUnknownFilesLookedUp(t *testing.T) {
 		t.Fatalf("pass after: folders %v, %d index writes", rep.Written, writes)
 	}
 }
+
+// TestPassArraysReplaced: arrays/<ds>.parquet parsed by a pass is kept
+// only while the file is unchanged: after nirs4all replaces it (a second
+// run), the new pipelines' predictions find their arrays.
+func TestPassArraysReplaced(t *testing.T) {
+	f := newFixture(t)
+	standintest.Run(t, "run", f.ws, "--datasets", "wheat", "--pipelines", "1", "--no-refit")
+	f.passCounting()
+	standintest.Run(t, "run", f.ws, "--datasets", "wheat", "--pipelines", "2", "--no-refit")
+	f.passCounting()
+	got := folders(t, f.s, "wheat")
+	if len(got) != 3 {
+		t.Fatalf("folders %v", got)
+	}
+	for _, d := range got {
+		if readStore(t, f.s, "runs/wheat/"+d+"/predictions.csv") == "" || readStore(t, f.s, "runs/wheat/"+d+"/metrics.json") == "" {
+			t.Errorf("%s: no predictions.csv or metrics.json", d)
+		}
+	}
+}

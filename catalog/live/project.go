@@ -59,7 +59,8 @@ type Projector struct {
 	opts Options // read only
 	log  *slog.Logger
 
-	loop loopState // Run's state (loop.go)
+	loop   loopState             // Run's state (loop.go)
+	arrays *importer.ArraysCache // arrays/<ds>.parquet parsed, kept while unchanged
 }
 
 // New prepares a projector (and its table in the index).
@@ -77,7 +78,7 @@ func New(ctx context.Context, opts Options) (*Projector, error) {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Projector{opts: opts, log: l, loop: newLoopState()}, nil
+	return &Projector{opts: opts, log: l, loop: newLoopState(), arrays: &importer.ArraysCache{Dir: opts.StatDir}}, nil
 }
 
 var migrations = []string{
@@ -142,6 +143,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	snap.UseArraysCache(p.arrays)
 	maps, err := p.loadMappings(ctx)
 	if err != nil {
 		return rep, err

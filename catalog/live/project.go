@@ -152,8 +152,16 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	pipes := snap.Pipelines()
 	rep.Pipelines = len(pipes)
 	var changed []*mapping // fingerprints to record, in one index write
+	// On a failure, what was written so far is recorded all the same, so
+	// that the recorded digests never lag behind the files.
+	recordSoFar := func() {
+		if err := p.saveMappings(context.WithoutCancel(ctx), changed); err != nil {
+			p.log.Warn("live projection: record after a failed pass", "err", err)
+		}
+	}
 	for _, sp := range pipes {
 		if err := ctx.Err(); err != nil {
+			recordSoFar()
 			return rep, err
 		}
 		if err := catalog.CheckDatasetName(sp.Dataset); err != nil {
@@ -163,6 +171,12 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 		seen[sp.ID] = true
 		m, err := p.projectIfChanged(ctx, snap, sp, maps[sp.ID], maps, &rep)
 		if err != nil {
+			// The failed pipeline keeps its old fingerprint: the next pass
+			// projects it again.
+			if half := maps[sp.ID]; half != nil {
+				changed = append(changed, half)
+			}
+			recordSoFar()
 			return rep, fmt.Errorf("pipeline %s (%s): %w", sp.ID, sp.Name, err)
 		}
 		if m != nil {

@@ -11,7 +11,8 @@
 // 3 datasets) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
 // BENCH_ONLY=<text> runs only the workloads whose name contains it;
-// BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile.
+// BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile;
+// BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go).
 //
 // BENCH_SCALE=N instead writes N small pipeline folders (BENCH_SCALE_PER_DATASET
 // to a dataset, default 1000) and reports mount start, find, the mount's RSS
@@ -128,6 +129,12 @@ func run() int {
 	doc.add("Mount against a native folder", fmt.Sprintf("%d MiB sequential file, %d small files, %d pipeline folders; "+
 		"warm rows and create are the best of several runs, the sequential cold read the median of 3, other rows one run. %s.",
 		b.sizeMB, b.files, b.pipelines, passthroughSummary(m)), markdownTable(rows))
+	if wantTeam() {
+		m.cleanup() // one mount at a time: the team rows do not share the machine with it
+		if err := b.teamTable(ctx, base, m.bin, rows, coldOK, why, doc); err != nil {
+			return fail(err)
+		}
+	}
 	if catMode == "0" {
 		return catalogExit(nil, doc)
 	}

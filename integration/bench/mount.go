@@ -21,7 +21,8 @@ type mount struct {
 	store string // store dir; read only
 	dir   string // mount point; read only
 
-	mounts int // mounts so far, to name their CPU profiles
+	mounts int    // mounts so far, to name their CPU profiles
+	tag    string // added to the profiles' names ("team"), so mounts of two stores do not share them
 }
 
 // n4ws runs one CLI command. Its output goes to a file, not a pipe: `mount`
@@ -48,13 +49,13 @@ func (m *mount) init(ctx context.Context) error { return m.n4ws(ctx, "init") }
 // up mounts at info level: the daemon logs whether the kernel granted
 // passthrough at Info, and the default level (warn) would hide it.
 // BENCH_CPUPROFILE=<prefix> profiles the mount's CPU: each mount writes
-// <prefix>.<n> at unmount (n counts the mounts of the run, so a cold row's
+// <prefix>.<n> (<prefix>.team.<n> for the team store) at unmount (n counts the mounts of the run, so a cold row's
 // remount starts a new file).
 func (m *mount) up(ctx context.Context) error {
 	args := []string{"--log-level", "info", "mount", m.dir}
 	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
 		m.mounts++
-		args = append(args, "--cpuprofile", fmt.Sprintf("%s.%d", p, m.mounts))
+		args = append(args, "--cpuprofile", fmt.Sprintf("%s%s.%d", p, m.tag, m.mounts))
 	}
 	if err := m.n4ws(ctx, args...); err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, m.logPath(), tail(m.logPath(), 20))

@@ -214,3 +214,32 @@ while time.time() < end:
 	t.Logf("%d writes succeeded, the last failure was write %d", len(ok), lastFail)
 	n4ws(t, stores[0], "fsck")
 }
+
+// n4ws status on a team store whose PostgreSQL, then S3, is down exits
+// non-zero with one line naming the service that is down, where it is and
+// the cause, and answers again once the server is back.
+func TestTeamStatusNamesOutage(t *testing.T) {
+	stores, pg, s3 := teamStoreOn(t, 1)
+	store := stores[0]
+	n4ws(t, store, "status")
+
+	pg.Stop(t)
+	out, code := n4wsFail(t, store, "status")
+	if code == 0 || !strings.Contains(out, "outage: PostgreSQL (the index) is unavailable: open index postgres://") ||
+		!strings.Contains(out, pg.Socket) || strings.Contains(out, "S3") {
+		t.Fatalf("n4ws status with PostgreSQL down (exit %d) does not name the outage alone:\n%s", code, out)
+	}
+	t.Logf("n4ws status with PostgreSQL down: %s", out)
+	pg.Restart(t)
+	n4ws(t, store, "status")
+
+	s3.Stop()
+	out, code = n4wsFail(t, store, "status")
+	if code == 0 || !strings.Contains(out, "outage: S3 (the blobs) at s3://"+s3.Bucket) ||
+		!strings.Contains(out, s3.Endpoint) || strings.Contains(out, "PostgreSQL") {
+		t.Fatalf("n4ws status with S3 down (exit %d) does not name the outage alone:\n%s", code, out)
+	}
+	t.Logf("n4ws status with S3 down: %s", out)
+	s3.Restart(t)
+	n4ws(t, store, "status")
+}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
 )
 
@@ -26,12 +30,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			w, err := g.openWorkspace(ctx)
 			if err != nil {
-				return err
+				return outageOr(ctx, g, err)
 			}
 			defer w.Close()
 			st, err := w.cat.Status(ctx)
 			if err != nil {
-				return err
+				return outageOr(ctx, g, err)
 			}
 			r := statusReport{Store: w.store.Dir(), Status: st}
 			if asJSON {
@@ -92,4 +96,23 @@ func printStatus(out io.Writer, r *statusReport) error {
 		}
 	}
 	return nil
+}
+
+// outageOr turns a failure of a team store whose server is down into one
+// line per unavailable server (which service, where, the cause); any
+// other error is returned as it is.
+func outageOr(ctx context.Context, g *globals, err error) error {
+	dir, derr := g.storeDir()
+	if derr != nil {
+		return err
+	}
+	down := backing.CheckServers(ctx, dir)
+	if len(down) == 0 {
+		return err
+	}
+	lines := make([]string, len(down))
+	for i, e := range down {
+		lines[i] = "outage: " + e.Error()
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }

@@ -40,10 +40,10 @@ test: tidy
 # tests of the POSIX tools, cp/tar/rsync, catalog, library, reports and trash
 # that pass that way. Left out: TestRmRfLargeTree (cp -r of its tree takes
 # over a minute at a PostgreSQL transaction per create and close: past its
-# time limit); every test that opens index.db or blobs/ directly (a team
-# store has neither: crash, hostile-input, fsck and sync tests); and the
-# suites whose subject is the local machine (nirs4all's native files and
-# their live projection, conformance, full disk). TEAM_SAMPLE, a short
+# time limit); tests that open index.db or blobs/ directly (a team store has
+# neither); and the suites outside this core, not tried on a team store
+# (crash, hostile input, concurrency, full disk, conformance, nirs4all's
+# native files and their live projection). TEAM_SAMPLE, a short
 # sample (about 80 s with -race on the 2-core test machine), runs in make test.
 TEAM_POSIX := TestPosix|TestPythonOps|TestRenameat2|TestSignalsDoNotFailIO|TestCpA|TestTar|TestRsync|TestMv|TestDDTruncate
 TEAM_TRASH_REPORTS := TestTrashRmRfPipelineRestore|TestTrashDatasetRunsDeleteAndGC|TestReportsInBrowser|TestReportChartPNGs|TestReportsFollowCatalog

@@ -18,11 +18,23 @@ import (
 // wait returns the writer's exit error and stderr.
 func startWriter(t *testing.T, dir, mode string, seed uint64, acc *acceptable, env ...string) (wait func() (error, string)) {
 	t.Helper()
+	cmd, stderr, done := spawnWriter(t, dir, mode, seed, acc, env...)
+	return func() (error, string) {
+		<-done
+		return cmd.Wait(), stderr.String()
+	}
+}
+
+// spawnWriter starts crashwriter in dir with env added to ours; acc notes
+// each line it prints. done closes once its output has ended; the caller
+// then calls cmd.Wait.
+func spawnWriter(t *testing.T, dir, mode string, seed uint64, acc *acceptable, env ...string) (cmd *exec.Cmd, stderr *strings.Builder, done <-chan struct{}) {
+	t.Helper()
 	mkdirAll(t, dir)
-	cmd := exec.Command(crashWriterBin, dir, fmt.Sprint(seed), mode)
+	cmd = exec.Command(crashWriterBin, dir, fmt.Sprint(seed), mode)
 	cmd.Env = append(os.Environ(), env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +42,9 @@ func startWriter(t *testing.T, dir, mode string, seed uint64, acc *acceptable, e
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	ended := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(ended)
 		r := bufio.NewReader(out)
 		for {
 			line, err := r.ReadString('\n')
@@ -42,10 +54,7 @@ func startWriter(t *testing.T, dir, mode string, seed uint64, acc *acceptable, e
 			acc.note(dir, line)
 		}
 	}()
-	return func() (error, string) {
-		<-done
-		return cmd.Wait(), stderr.String()
-	}
+	return cmd, stderr, ended
 }
 
 // TestConcurrentPipelineNumbers: 8 processes make 100 pipeline folders

@@ -3,12 +3,10 @@
 package integration
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -179,29 +177,7 @@ func crashWriterScenario(t *testing.T, mode string) {
 // delay; it returns once the writer has failed.
 func killWhileWriting(t *testing.T, dir, mode string, seed uint64, delay time.Duration, daemon int, acc *acceptable) {
 	t.Helper()
-	mkdirAll(t, dir)
-	cmd := exec.Command(crashWriterBin, dir, fmt.Sprint(seed), mode)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewReader(out)
-		for {
-			line, err := sc.ReadString('\n')
-			if err != nil {
-				return
-			}
-			acc.note(dir, line)
-		}
-	}()
+	cmd, stderr, done := spawnWriter(t, dir, mode, seed, acc)
 	select {
 	case <-done:
 		t.Errorf("writer %s stopped before the kill: %s", mode, stderr.String())

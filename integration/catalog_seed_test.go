@@ -17,7 +17,8 @@ import (
 // in the mount's catalog/ folder, with polars' null ordering (NULLS FIRST),
 // so a NULL row or a failed pipeline at the top fails the test.
 
-// duckRows runs a query with duckq in dir and returns its rows as text.
+// duckRows runs a query with duckq in dir and returns its rows as text;
+// it fails unless every row came back (duckq returns at most 100).
 func duckRows(t testing.TB, dir, query string) [][]string {
 	t.Helper()
 	bin, why := duckqBin(t)
@@ -32,10 +33,14 @@ func duckRows(t testing.TB, dir, query string) [][]string {
 		t.Fatalf("duckq %s: %v\n%s", query, err, out)
 	}
 	var rep struct {
+		Rows   int        `json:"rows"`
 		Result [][]string `json:"result"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("duckq output: %v\n%s", err, out)
+	}
+	if rep.Rows != len(rep.Result) {
+		t.Fatalf("duckq returned %d of %d rows", len(rep.Result), rep.Rows)
 	}
 	return rep.Result
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -265,34 +264,6 @@ var flatColumns = []string{"dataset", "pipeline", "session", "CAST(date AS VARCH
 	"rmse", "r2", "mae", "accuracy", "balanced_accuracy", "n_samples", "typeof(n_samples)", "model",
 	"status", "run_deleted", "task_type", "metric", "partition", "score", "duration_sec"}
 
-// duckAll runs query with duckq in dir and fails unless every row came
-// back (duckq returns at most 100).
-func duckAll(t testing.TB, dir, query string) [][]string {
-	t.Helper()
-	bin, why := duckqBin(t)
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	out, err := exec.Command(bin, "-dir", dir, "-n", "1", query).CombinedOutput()
-	if err != nil {
-		t.Fatalf("duckq %s: %v\n%s", query, err, out)
-	}
-	var rep struct {
-		Rows   int        `json:"rows"`
-		Result [][]string `json:"result"`
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("duckq output: %v\n%s", err, out)
-	}
-	if rep.Rows != len(rep.Result) {
-		t.Fatalf("duckq returned %d of %d rows", len(rep.Result), rep.Rows)
-	}
-	return rep.Result
-}
-
 // compareRows checks the rows of a Parquet file (keyed by their first
 // keyCols values) against want, column by column.
 func compareRows(t testing.TB, file string, cols []string, keyCols int, got [][]string, want map[string][]string) {
@@ -369,14 +340,14 @@ func TestCatalogParquetValues(t *testing.T) {
 		return "SELECT " + strings.Join(cols, ", ") + " FROM '" + file + "'"
 	}
 	compareRows(t, "predictions_meta.parquet", metaColumns, 3,
-		duckAll(t, cat, sel(metaColumns, "predictions_meta.parquet")), wantMeta)
+		duckRows(t, cat, sel(metaColumns, "predictions_meta.parquet")), wantMeta)
 	compareRows(t, "predictions_data.parquet", dataColumns, 3,
-		duckAll(t, cat, sel(dataColumns, "predictions_data.parquet")), wantData)
+		duckRows(t, cat, sel(dataColumns, "predictions_data.parquet")), wantData)
 	compareRows(t, "predictions.parquet", flatColumns, 2,
-		duckAll(t, cat, sel(flatColumns, "predictions.parquet")), wantFlat)
+		duckRows(t, cat, sel(flatColumns, "predictions.parquet")), wantFlat)
 
 	// The two files of one prediction share its id, and ids are unique.
-	joined := duckAll(t, cat, `SELECT count(*), count(DISTINCT m.prediction_id) FROM 'predictions_meta.parquet' m
+	joined := duckRows(t, cat, `SELECT count(*), count(DISTINCT m.prediction_id) FROM 'predictions_meta.parquet' m
 		JOIN 'predictions_data.parquet' d ON m.prediction_id = d.prediction_id
 			AND m.dataset = d.dataset AND m.pipeline_id = d.pipeline_id AND m.partition = d.partition`)
 	if joined[0][0] != "21" || joined[0][1] != "21" {

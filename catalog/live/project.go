@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/n4ws/n4ws/backing"
@@ -61,6 +62,7 @@ type Projector struct {
 
 	loop   loopState             // Run's state (loop.go)
 	arrays *importer.ArraysCache // arrays/<ds>.parquet parsed, kept while unchanged
+	stale  staleBinaries         // of the current Pass (never concurrent): prune.go
 }
 
 // New prepares a projector (and its table in the index).
@@ -104,6 +106,7 @@ type Report struct {
 	Written   []string // runs/<ds>/<folder> created or updated
 	Files     []string // the files written (stored), folder files and _binaries/
 	Removed   []string // runs/<ds>/<folder> of pipelines nirs4all deleted
+	Stale     []string // files the projection wrote and no longer produces, removed
 	Notes     []string
 }
 
@@ -144,6 +147,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	snap.UseArraysCache(p.arrays)
+	p.stale = staleBinaries{}
 	maps, err := p.loadMappings(ctx)
 	if err != nil {
 		return rep, err
@@ -189,7 +193,10 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	removed, err := p.removeDeleted(ctx, maps, seen)
 	rep.Removed = removed
 	rep.Notes = append(rep.Notes, snap.Notes()...)
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	return rep, p.removeStaleBinaries(ctx, maps, p.stale, &rep)
 }
 
 // projectIfChanged brings one pipeline's folder in step with the snapshot
@@ -252,6 +259,11 @@ func (p *Projector) projectOne(ctx context.Context, snap *importer.Snapshot, sp 
 	}
 	for _, b := range proj.Binaries {
 		if err := p.binary(ctx, m, dsDir, b, mtime, rep); err != nil {
+			return nil, "", err
+		}
+	}
+	if m.filesKnown {
+		if err := p.dropUnproduced(ctx, m, dir, proj, p.stale, rep); err != nil {
 			return nil, "", err
 		}
 	}
@@ -360,6 +372,11 @@ func (p *Projector) removeDeleted(ctx context.Context, maps map[string]*mapping,
 			return out, fmt.Errorf("remove %s: %w", dir, err)
 		}
 		m.deleted = true
+		for key, digest := range m.files {
+			if name, ok := strings.CutPrefix(key, binariesPrefix); ok {
+				p.stale.add(m.dataset, name, digest)
+			}
+		}
 		if err := p.saveMapping(ctx, m); err != nil {
 			return out, err
 		}

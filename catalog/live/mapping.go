@@ -25,7 +25,7 @@ func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, error) {
 	rows, err := p.opts.Store.Reader().QueryContext(ctx,
-		`SELECT pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files FROM live_pipelines`)
+		`SELECT pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files, workspace FROM live_pipelines`)
 	if err != nil {
 		return nil, fmt.Errorf("read live_pipelines: %w", err)
 	}
@@ -34,7 +34,7 @@ func (p *Projector) loadMappings(ctx context.Context) (map[string]*mapping, erro
 	for rows.Next() {
 		m := &mapping{}
 		var files string
-		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted, &m.runFingerprint, &files); err != nil {
+		if err := rows.Scan(&m.id, &m.dataset, &m.number, &m.folder, &m.fingerprint, &m.deleted, &m.runFingerprint, &files, &m.owner); err != nil {
 			return nil, err
 		}
 		m.filesKnown = json.Unmarshal([]byte(files), &m.files) == nil // "" before files were recorded
@@ -60,11 +60,12 @@ func (p *Projector) saveMappings(ctx context.Context, ms []*mapping) error {
 			} else if m.files == nil {
 				files = []byte("{}")
 			}
-			_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
+			m.owner = p.owner // only this workspace's pipelines are saved here
+			_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files, workspace)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
 				number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted,
-				run_fingerprint = excluded.run_fingerprint, files = excluded.files`,
-				m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted), m.runFingerprint, string(files))
+				run_fingerprint = excluded.run_fingerprint, files = excluded.files, workspace = excluded.workspace`,
+				m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted), m.runFingerprint, string(files), m.owner)
 			if err != nil {
 				return fmt.Errorf("save live_pipelines %s: %w", m.id, err)
 			}

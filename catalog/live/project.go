@@ -62,6 +62,7 @@ type Projector struct {
 
 	loop   loopState             // Run's state (loop.go)
 	arrays *importer.ArraysCache // arrays/<ds>.parquet parsed, kept while unchanged
+	owner  string                // this workspace's id (workspaceID), in live_pipelines.workspace
 	stale  staleBinaries         // of the current Pass (never concurrent): prune.go
 }
 
@@ -80,7 +81,11 @@ func New(ctx context.Context, opts Options) (*Projector, error) {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Projector{opts: opts, log: l, loop: newLoopState(), arrays: &importer.ArraysCache{Dir: opts.StatDir}}, nil
+	owner, err := workspaceID(opts.Store.Dir())
+	if err != nil {
+		return nil, err
+	}
+	return &Projector{opts: opts, log: l, loop: newLoopState(), arrays: &importer.ArraysCache{Dir: opts.StatDir}, owner: owner}, nil
 }
 
 var migrations = []string{
@@ -98,6 +103,11 @@ var migrations = []string{
 	// it last wrote or found (an unchanged file costs no index lookup).
 	`ALTER TABLE live_pipelines ADD COLUMN run_fingerprint TEXT NOT NULL DEFAULT '';
 	ALTER TABLE live_pipelines ADD COLUMN files TEXT NOT NULL DEFAULT '';`,
+	// Which workspace projected the pipeline (workspaceID): on a team
+	// store each machine's mount projects its own store.sqlite into the
+	// shared tree, and removes only the folders of its own pipelines that
+	// nirs4all deleted. '' (rows from before): this store's only one.
+	`ALTER TABLE live_pipelines ADD COLUMN workspace TEXT NOT NULL DEFAULT '';`,
 }
 
 // Report says what a pass did.
@@ -119,6 +129,7 @@ type mapping struct {
 	filesKnown          bool              // files lists every file written there (else looked up before writing)
 	number              int
 	deleted             bool
+	owner               string // the workspace that projects it ('' before this was recorded)
 }
 
 // Pass projects the store once: it reads a snapshot of store.sqlite (a
@@ -364,8 +375,8 @@ func (p *Projector) placeBinary(ctx context.Context, dsDir string, b importer.Bi
 func (p *Projector) removeDeleted(ctx context.Context, maps map[string]*mapping, seen map[string]bool) ([]string, error) {
 	var out []string
 	for _, m := range maps {
-		if m.deleted || seen[m.id] {
-			continue
+		if m.deleted || seen[m.id] || m.owner != "" && m.owner != p.owner {
+			continue // another machine's pipeline: not in this store.sqlite
 		}
 		dir := "runs/" + m.dataset + "/" + m.folder
 		if _, err := p.opts.Store.RemoveAll(ctx, dir); err != nil && !errors.Is(err, backing.ErrNotFound) {

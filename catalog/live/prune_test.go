@@ -136,3 +136,37 @@ func TestPassDeletedRunRemovesItsBinaries(t *testing.T) {
 		}
 	}
 }
+
+// TestPassTwoWorkspacesOneStore: two workspaces projected into one store
+// (two machines' mounts of a team store, each with its own store.sqlite):
+// a pass of either keeps the other's folders, numbers its own after them,
+// and removes only its own pipelines that its nirs4all deleted.
+func TestPassTwoWorkspacesOneStore(t *testing.T) {
+	a := newFixture(t)
+	wsB := t.TempDir()
+	b, err := New(context.Background(), Options{Store: a.s, Workspace: wsB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.owner = "machine-b" // another machine's folder of the store has another id
+	standintest.Run(t, "run", a.ws, "--datasets", "wheat", "--pipelines", "1", "--no-refit", "--run-name", "on_a")
+	a.pass()
+	fromA := folders(t, a.s, "wheat")
+	standintest.Run(t, "run", wsB, "--datasets", "wheat", "--pipelines", "2", "--no-refit", "--run-name", "on_b")
+	if _, err := b.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.pass()
+	both := folders(t, a.s, "wheat")
+	if len(fromA) != 1 || len(both) != 3 || both[0] != fromA[0] {
+		t.Fatalf("after both machines' passes: %v (A's alone: %v), want A's folder then B's 2", both, fromA)
+	}
+	standintest.Run(t, "delete", a.ws, "--run-name", "on_a")
+	rep := a.pass()
+	if _, err := b.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := folders(t, a.s, "wheat"); !slices.Equal(rep.Removed, []string{"runs/wheat/" + fromA[0]}) || !slices.Equal(left, both[1:]) {
+		t.Errorf("after A's nirs4all deleted its run: removed %v, left %v, want only %s removed", rep.Removed, left, fromA[0])
+	}
+}

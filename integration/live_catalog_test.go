@@ -260,3 +260,60 @@ print(json.dumps({n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()
 	}
 	t.Logf("%s: %d entries, %d models", filepath.Base(zipPath), len(entries), models)
 }
+
+// TestLiveDroppedArtifactsLeaveBinaries: when nirs4all drops a pipeline's
+// per-fold models (their artifact rows deleted, their files unlinked, as
+// after a refit), their files leave runs/<ds>/_binaries/ within seconds;
+// the models and scaler other pipelines still use stay, and the pipeline
+// folder's manifest no longer lists them.
+func TestLiveDroppedArtifactsLeaveBinaries(t *testing.T) {
+	store := newStore(t)
+	mnt := mountStore(t, store)
+	folders := liveRun(t, store, mnt)
+	bins := filepath.Join(mnt, "runs/wheat/_binaries")
+	before := lsNames(t, bins)
+	listed := readFile(t, filepath.Join(mnt, "runs/wheat", folders[0], "manifest.yaml"))
+	// nirs4all's side, through the mount: python's sqlite3 with its
+	// settings, then the files unlinked.
+	dropped := strings.Fields(py(t, `import os, sqlite3, sys
+ws = sys.argv[1]
+c = sqlite3.connect(os.path.join(ws, "store.sqlite"), isolation_level=None)
+c.execute("PRAGMA busy_timeout=5000"); c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA foreign_keys=ON")
+pid = c.execute("SELECT pipeline_id FROM pipelines ORDER BY created_at, rowid LIMIT 1").fetchone()[0]
+rows = c.execute("SELECT artifact_id, artifact_path FROM artifacts WHERE artifact_id LIKE ?", [pid + "$s2:%"]).fetchall()
+c.execute("BEGIN")
+for aid, _ in rows:
+    c.execute("DELETE FROM artifacts WHERE artifact_id = ?", [aid])
+c.execute("COMMIT")
+c.close()
+for _, path in rows:
+    os.unlink(os.path.join(ws, "artifacts", path))
+print(" ".join(os.path.basename(p) for _, p in rows))`, mnt))
+	if len(dropped) == 0 {
+		t.Fatalf("the first pipeline has no per-fold models in store.sqlite")
+	}
+	for _, n := range dropped {
+		if !strings.Contains(listed, n) {
+			t.Fatalf("before the drop, runs/wheat/%s/manifest.yaml does not list %s:\n%s", folders[0], n, listed)
+		}
+	}
+	if !waitFor(20*time.Second, func() bool {
+		have := lsNames(t, bins)
+		return !slices.ContainsFunc(dropped, func(n string) bool { return slices.Contains(have, n) })
+	}) {
+		t.Fatalf("_binaries/ still has some of the dropped models %v: %v\n%s", dropped, lsNames(t, bins), logTail(store))
+	}
+	after := lsNames(t, bins)
+	for _, n := range before {
+		if !slices.Contains(dropped, n) && !slices.Contains(after, n) {
+			t.Errorf("_binaries/%s, still used, was removed", n)
+		}
+	}
+	manifest := readFile(t, filepath.Join(mnt, "runs/wheat", folders[0], "manifest.yaml"))
+	for _, n := range dropped {
+		if strings.Contains(manifest, n) {
+			t.Errorf("runs/wheat/%s/manifest.yaml still lists %s", folders[0], n)
+		}
+	}
+	n4ws(t, store, "fsck")
+}

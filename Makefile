@@ -37,19 +37,21 @@ test: tidy
 # The integration suite's core on a team store: N4WS_TEST_STORE=team makes
 # newStore create a team store (PostgreSQL index, S3 blobs) on throwaway
 # servers (backing/backingtest; .ci/run installs them). TEAM_TESTS lists the
-# tests of the POSIX tools, cp/tar/rsync, catalog, library, reports and trash
-# that pass that way. Left out: TestRmRfLargeTree (cp -r of its tree takes
-# over a minute at a PostgreSQL transaction per create and close: past its
-# time limit); tests that open index.db or blobs/ directly (a team store has
-# neither); and the suites outside this core, not tried on a team store
-# (crash, hostile input, concurrency, full disk, conformance, nirs4all's
-# native files and their live projection). TEAM_SAMPLE, a short
+# tests of the POSIX tools, cp/tar/rsync, catalog, library, reports, trash and
+# nirs4all's live projection (the stand-in at the mount root) that pass that
+# way. Left out: TestRmRfLargeTree (cp -r of its tree takes over a minute at a
+# PostgreSQL transaction per create and close: past its time limit); tests
+# that open index.db or blobs/ directly (a team store has neither); and the
+# suites outside this core, not tried on a team store (crash, hostile input,
+# concurrency, full disk, conformance, the other tests of nirs4all's native
+# files; TestLiveTeamStore starts its own team store). TEAM_SAMPLE, a short
 # sample (about 80 s with -race on the 2-core test machine), runs in make test.
 TEAM_POSIX := TestPosix|TestPythonOps|TestRenameat2|TestSignalsDoNotFailIO|TestCpA|TestTar|TestRsync|TestMv|TestDDTruncate
 TEAM_TRASH_REPORTS := TestTrashRmRfPipelineRestore|TestTrashDatasetRunsDeleteAndGC|TestReportsInBrowser|TestReportChartPNGs|TestReportsFollowCatalog
 TEAM_LIBRARY := TestLibrarySaveShowImport|TestArchiveReadOnlyAndForget|TestImportRefusesBadZips|TestRunsListDeleteArchive|TestExportImportBetweenStores|TestLibraryFullrunWithData|TestLibrarySaveInterrupted
 TEAM_CATALOG := TestCatalogBestAtOnce|TestCatalogBestMovesAndArchives|TestExportsPerModel|TestXattrsOfPipelines|TestStatusBadInput|TestNextIDAndUniqueNumbers|TestConfigBestRule|TestCatalogDeterministic|TestStatusWithoutMount|TestCatalogBestOneMetric|TestCatalogArchiveNames|TestCatalogParquetValues|TestSeedQueriesDemo|TestSeedQueriesFailedMalformed
-TEAM_TESTS := ^($(TEAM_POSIX)|$(TEAM_TRASH_REPORTS)|$(TEAM_LIBRARY)|$(TEAM_CATALOG))$$
+TEAM_LIVE := TestLiveProjection|TestLiveConcurrentRunsCatalogDelete|TestLiveLegacyCheck|TestLiveCatalogSurfaces|TestLiveLibraryExportSameBlobs|TestLiveDroppedArtifactsLeaveBinaries
+TEAM_TESTS := ^($(TEAM_POSIX)|$(TEAM_TRASH_REPORTS)|$(TEAM_LIBRARY)|$(TEAM_CATALOG)|$(TEAM_LIVE))$$
 TEAM_SAMPLE := ^(TestPosix|TestCatalogBestAtOnce|TestLibrarySaveShowImport)$$
 test-team:
 	N4WS_TEST_STORE=team $(GO) test -race -count=1 -timeout 60m -run '$(TEAM_TESTS)' ./integration

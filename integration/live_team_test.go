@@ -79,3 +79,48 @@ func sameTree(t *testing.T, a, b string) {
 		t.Errorf("diff -r %s %s: %v\n%s", a, b, err, strings.TrimSpace(out))
 	}
 }
+
+// TestLiveMigrateToTeam: `n4ws migrate` of a store nirs4all ran on (local
+// to team) copies nirs4all's own files and the live projection's record,
+// so that on the team store's mount nirs4all goes on with the same
+// store.sqlite: the tree is the same, a new run is numbered after the old
+// ones, and when nirs4all deletes its first run the folders it projected
+// before the migration go.
+func TestLiveMigrateToTeam(t *testing.T) {
+	local := filepath.Join(t.TempDir(), "local")
+	n4ws(t, local, "init")
+	mnt := filepath.Join(t.TempDir(), "mnt")
+	pid := mountAt(t, local, mnt)
+	standin(t, mnt, "run", "--datasets", "wheat", "--pipelines", "2", "--run-name", "before")
+	first := storePipelines(t, mnt)["wheat"]
+	if !waitFor(20*time.Second, func() bool { return len(pipelineDirs(mnt, "wheat")) == len(first) && runEndShown(t, mnt, "wheat") }) {
+		t.Fatalf("runs/wheat: %v, store.sqlite %d pipelines\n%s", pipelineDirs(mnt, "wheat"), len(first), logTail(local))
+	}
+	before := pipelineDirs(mnt, "wheat")
+	dbSum := sha256sum(t, filepath.Join(mnt, "store.sqlite"))
+	tree := filepath.Join(t.TempDir(), "wheat")
+	run(t, "", "cp", "-r", filepath.Join(mnt, "runs/wheat"), tree)
+	unmount(t, local, mnt, pid)
+
+	team := teamStore(t, 1)[0]
+	out := n4ws(t, local, "migrate", "--to", team)
+	if !strings.Contains(out, "native files") {
+		t.Errorf("n4ws migrate says nothing of nirs4all's files:\n%s", out)
+	}
+	tmnt := mountStore(t, team)
+	if got := sha256sum(t, filepath.Join(tmnt, "store.sqlite")); got != dbSum {
+		t.Errorf("store.sqlite on the team mount: sha256 %s, was %s", got, dbSum)
+	}
+	sameTree(t, tree, filepath.Join(tmnt, "runs/wheat"))
+
+	standin(t, tmnt, "run", "--datasets", "wheat", "--pipelines", "1", "--no-refit", "--run-name", "after")
+	if !waitFor(20*time.Second, func() bool { return len(pipelineDirs(tmnt, "wheat")) == len(before)+1 }) {
+		t.Fatalf("after a run on the team mount: runs/wheat %v, want %v and one more\n%s", pipelineDirs(tmnt, "wheat"), before, logTail(team))
+	}
+	checkCreationOrder(t, "wheat", pipelineDirs(tmnt, "wheat"), storePipelines(t, tmnt)["wheat"])
+	standin(t, tmnt, "delete", "--run-name", "before")
+	if !waitFor(20*time.Second, func() bool { return len(pipelineDirs(tmnt, "wheat")) == 1 }) {
+		t.Errorf("after nirs4all deleted the run projected before the migration: runs/wheat %v, want only the new run's folder\n%s",
+			pipelineDirs(tmnt, "wheat"), logTail(team))
+	}
+}

@@ -68,7 +68,7 @@ type Projector struct {
 
 // New prepares a projector (and its table in the index).
 func New(ctx context.Context, opts Options) (*Projector, error) {
-	if err := opts.Store.EnsureSchema(ctx, "live", migrations); err != nil {
+	if err := EnsureSchema(ctx, opts.Store); err != nil {
 		return nil, err
 	}
 	if opts.StatDir == "" {
@@ -86,6 +86,12 @@ func New(ctx context.Context, opts Options) (*Projector, error) {
 		return nil, err
 	}
 	return &Projector{opts: opts, log: l, loop: newLoopState(), arrays: &importer.ArraysCache{Dir: opts.StatDir}, owner: owner}, nil
+}
+
+// EnsureSchema creates or upgrades the projection's table in s's index
+// (New does it; `n4ws migrate` does it for both stores, which copies it).
+func EnsureSchema(ctx context.Context, s *backing.Store) error {
+	return s.EnsureSchema(ctx, "live", migrations)
 }
 
 var migrations = []string{

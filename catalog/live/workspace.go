@@ -59,3 +59,22 @@ func readWorkspaceID(p string) (string, error) {
 	}
 	return id, nil
 }
+
+// CopyWorkspaceID gives the new store in dstDir the workspace id of the
+// store in srcDir (`n4ws migrate`, which also copies live_pipelines and
+// the native store.sqlite): the migrated store's projection then owns the
+// pipelines the old one projected. A source without one copies nothing.
+func CopyWorkspaceID(srcDir, dstDir string) error {
+	id, err := readWorkspaceID(filepath.Join(srcDir, WorkspaceIDFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(dstDir, WorkspaceIDFile)
+	if err := os.WriteFile(p, []byte(id+"\n"), 0o644); err != nil {
+		return fmt.Errorf("workspace id: %w", err)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog"
+	"github.com/n4ws/n4ws/catalog/live"
 )
 
 func newMigrateCmd(g *globals) *cobra.Command {
@@ -19,7 +20,8 @@ func newMigrateCmd(g *globals) *cobra.Command {
 		Short: "Copy this store into a new store (local to team, or back), then fsck both",
 		Long: "Copy this store (--store) into the store at DIR, which must be new: made with `n4ws init`\n" +
 			"(a local store) or `n4ws init --index --blobs` (a team store) and not written since. Every\n" +
-			"blob, node, name, attribute, trash item and the catalog are copied as they are; then both\n" +
+			"blob, node, name, attribute, trash item, the catalog and nirs4all's own files at the root\n" +
+			"(store.sqlite, arrays/, logs/...) are copied as they are; then both\n" +
 			"stores are checked with fsck and the command fails if either is not clean. Neither store\n" +
 			"may be mounted meanwhile.",
 		Args: cobra.NoArgs,
@@ -68,6 +70,16 @@ func runMigrate(cmd *cobra.Command, g *globals, to string) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "copied %d blobs (%s) and %d index rows into %s\n", rep.Blobs, humanBytes(rep.BlobBytes), rep.Rows, dstDir)
+	// nirs4all's own files and the id its live projection records go too,
+	// so that the new store's mount goes on projecting that store.sqlite.
+	native, err := backing.CopyNative(srcDir, dstDir)
+	if err != nil {
+		return err
+	}
+	if err := live.CopyWorkspaceID(srcDir, dstDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "copied %d native files (nirs4all's own files at the root)\n", native)
 	clean := true
 	for _, s := range []*backing.Store{src, dst} {
 		r, err := s.Fsck(ctx, backing.FsckOptions{})
@@ -94,6 +106,10 @@ func openForMigrate(ctx context.Context, dir string) (*backing.Store, error) {
 		return nil, err
 	}
 	if _, err := catalog.Open(ctx, s, catalog.Options{Logger: slog.Default()}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := live.EnsureSchema(ctx, s); err != nil { // live_pipelines
 		s.Close()
 		return nil, err
 	}

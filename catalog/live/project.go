@@ -213,7 +213,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	return rep, p.removeStaleBinaries(ctx, maps, p.stale, &rep)
+	return rep, p.removeStaleBinaries(ctx, p.stale, &rep)
 }
 
 // projectIfChanged brings one pipeline's folder in step with the snapshot

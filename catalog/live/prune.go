@@ -68,8 +68,17 @@ func (p *Projector) dropUnproduced(ctx context.Context, m *mapping, dir string, 
 // removeStaleBinaries removes each stale runs/<ds>/_binaries/<name> that
 // still holds what the projection wrote there and that nothing uses: no
 // live pipeline lists it, and no other pipeline folder of the dataset
-// (copied or imported there) references it.
-func (p *Projector) removeStaleBinaries(ctx context.Context, maps map[string]*mapping, stale staleBinaries, rep *Report) error {
+// (copied or imported there) references it. The pipelines are read again
+// from the index (this pass's are saved by then): on a team store another
+// machine's projection may have listed the file since this pass began.
+func (p *Projector) removeStaleBinaries(ctx context.Context, stale staleBinaries, rep *Report) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	maps, err := p.loadMappings(ctx)
+	if err != nil {
+		return err
+	}
 	for _, ds := range sortedKeys(stale) {
 		live := map[string]bool{} // folders of the dataset's live pipelines
 		for _, m := range maps {

@@ -120,26 +120,39 @@ func (tx *txn) storeBlob(c Content) error {
 	if c.Digest.IsZero() {
 		return nil
 	}
-	var stored, inline int
-	err := tx.queryRow(`SELECT count(*), count(data) FROM blobs WHERE hash = ?`, c.Digest[:]).Scan(&stored, &inline)
+	if c.Size <= tx.s.opts.InlineMax {
+		return tx.storeSmallBlob(c)
+	}
+	var inline int
+	err := tx.queryRow(`SELECT count(data) FROM blobs WHERE hash = ?`, c.Digest[:]).Scan(&inline)
 	if err != nil {
 		return err
 	}
-	if inline == 1 {
-		return tx.refBlob(c.Digest, c.Size)
-	}
-	if stored == 0 && c.Size <= tx.s.opts.InlineMax {
-		data, err := c.bytes()
-		if err != nil {
+	if inline == 0 { // content stored inline when the limit was higher stays so
+		if err := tx.s.placeBlob(c); err != nil {
 			return err
 		}
-		_, err = tx.exec(`INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?)`, c.Digest[:], c.Size, data)
-		return err
-	}
-	if err := tx.s.placeBlob(c); err != nil {
-		return err
 	}
 	return tx.refBlob(c.Digest, c.Size)
+}
+
+// storeSmallBlob is storeBlob of content small enough to be inline, in one
+// statement: insert the row with its bytes, or add a reference to the row
+// there already. A row without bytes is a blob file stored when the inline
+// limit was lower: the file must then be there (as storeBlob makes sure).
+func (tx *txn) storeSmallBlob(c Content) error {
+	data, err := c.bytes()
+	if err != nil {
+		return err
+	}
+	var isFile bool
+	err = tx.queryRow(`INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?)
+		ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1 RETURNING data IS NULL`,
+		c.Digest[:], c.Size, data).Scan(&isFile)
+	if err != nil || !isFile {
+		return err
+	}
+	return tx.s.placeBlob(c)
 }
 
 // bytes returns small content, reading it from its spool file if needed.

@@ -28,13 +28,38 @@ func (s *Store) Mknod(ctx context.Context, parent uint64, name string, n NewNode
 	}
 	err := s.update(ctx, func(tx *txn) error {
 		var err error
-		a, err = tx.mknod(parent, name, n, 0)
+		a, err = tx.create(parent, name, n)
 		return err
 	})
 	if err != nil {
 		return a, fmt.Errorf("create %q in %d: %w", name, parent, err)
 	}
 	return a, nil
+}
+
+// create is mknod for a transaction that ends with it, in four statements
+// (the mount's every create): the parent is checked by the update of its
+// times (RETURNING its type and flags), and the name is checked free by the
+// insert of its entry, whose primary key conflict is ErrExists. The failed
+// insert leaves the transaction to be rolled back (PostgreSQL aborts it):
+// code that goes on after ErrExists inside its transaction uses mknod.
+func (tx *txn) create(parent uint64, name string, n NewNode) (Attr, error) {
+	a, dirDelta := newNodeAttr(n, 0)
+	err := tx.touchWritableDir(parent, a.Ctime.UnixNano(), dirDelta)
+	if err != nil && !storedAtRoot(parent, name) {
+		return a, err
+	}
+	if err := tx.checkUniquePrefix(parent, n.UniquePrefix); err != nil {
+		return a, err
+	}
+	if a.Ino, err = tx.insertNode(a); err != nil {
+		return a, err
+	}
+	err = tx.addEntry(parent, name, a.Ino)
+	if err != nil && tx.s.idx.IsConflict(err) {
+		return a, ErrExists
+	}
+	return a, err
 }
 
 func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (Attr, error) {
@@ -46,30 +71,10 @@ func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (At
 	} else if err != ErrNotFound {
 		return Attr{}, err
 	}
-	if p := n.UniquePrefix; p != "" {
-		var taken int
-		// Names are compared as bytes: [p, p+0xff) holds every name starting with p.
-		err := tx.queryRow(`SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? AND name >= ? AND name < ? LIMIT 1) AS one`,
-			parent, []byte(p), append([]byte(p), 0xff)).Scan(&taken)
-		if err != nil {
-			return Attr{}, err
-		}
-		if taken > 0 {
-			return Attr{}, ErrExists
-		}
+	if err := tx.checkUniquePrefix(parent, n.UniquePrefix); err != nil {
+		return Attr{}, err
 	}
-	now := time.Unix(0, nowNs())
-	a := Attr{Mode: n.Mode, Uid: n.Uid, Gid: n.Gid, Rdev: n.Rdev, Nlink: 1, Flags: flags,
-		Atime: now, Mtime: now, Ctime: now, Target: n.Target}
-	dirDelta := 0
-	switch n.Mode & syscall.S_IFMT {
-	case syscall.S_IFDIR:
-		a.Nlink, dirDelta = 2, 1
-	case syscall.S_IFLNK:
-		a.Size = int64(len(n.Target))
-	case 0:
-		a.Mode |= syscall.S_IFREG
-	}
+	a, dirDelta := newNodeAttr(n, flags)
 	ino, err := tx.insertNode(a)
 	if err != nil {
 		return a, err
@@ -78,7 +83,24 @@ func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (At
 	if err := tx.addEntry(parent, name, ino); err != nil {
 		return a, err
 	}
-	return a, tx.touchDir(parent, now.UnixNano(), dirDelta)
+	return a, tx.touchDir(parent, a.Ctime.UnixNano(), dirDelta)
+}
+
+// newNodeAttr returns the attributes of node n made now, and by how much
+// it moves its directory's link count.
+func newNodeAttr(n NewNode, flags NodeFlags) (a Attr, dirDelta int) {
+	now := time.Unix(0, nowNs())
+	a = Attr{Mode: n.Mode, Uid: n.Uid, Gid: n.Gid, Rdev: n.Rdev, Nlink: 1, Flags: flags,
+		Atime: now, Mtime: now, Ctime: now, Target: n.Target}
+	switch n.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		a.Nlink, dirDelta = 2, 1
+	case syscall.S_IFLNK:
+		a.Size = int64(len(n.Target))
+	case 0:
+		a.Mode |= syscall.S_IFREG
+	}
+	return a, dirDelta
 }
 
 // Link adds the name newName in directory newParent for the existing node ino.
@@ -131,18 +153,20 @@ func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, e
 func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep bool) (Attr, error) {
 	var a Attr
 	err := s.update(ctx, func(tx *txn) error {
-		if _, err := tx.writableDir(parent); err != nil {
-			return err
-		}
 		var err error
-		if a, err = tx.lookup(parent, name); err != nil {
+		a, err = tx.lookup(parent, name)
+		if err == nil && a.IsDir() {
+			err = ErrIsDir
+		} else if err == nil && a.Flags&FlagPinned != 0 {
+			err = ErrPermission
+		}
+		if err != nil {
+			// A directory that may not change says so first, as before
+			// any lookup.
+			if _, werr := tx.writableDir(parent); werr != nil {
+				return werr
+			}
 			return err
-		}
-		if a.IsDir() {
-			return ErrIsDir
-		}
-		if a.Flags&FlagPinned != 0 {
-			return ErrPermission
 		}
 		now := nowNs()
 		if keep {
@@ -157,7 +181,9 @@ func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep boo
 			return err
 		}
 		a.Nlink--
-		return tx.touchDir(parent, now, 0)
+		// Last: the trash copied the directory's times from before the
+		// removal. The check of the directory comes with the update.
+		return tx.touchWritableDir(parent, now, 0)
 	})
 	if err != nil {
 		return a, fmt.Errorf("unlink %q in %d: %w", name, parent, err)

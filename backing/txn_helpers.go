@@ -2,6 +2,7 @@ package backing
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -81,6 +82,27 @@ func (tx *txn) removeEntry(parent uint64, name string) error {
 func (tx *txn) touchDir(ino uint64, now int64, dirDelta int) error {
 	_, err := tx.exec(`UPDATE nodes SET mtime_ns = ?, ctime_ns = ?, nlink = nlink + ? WHERE ino = ?`, now, now, dirDelta, ino)
 	return err
+}
+
+// touchWritableDir is writableDir and touchDir in one statement: the
+// update returns the directory's type and flags, and the caller's
+// transaction is rolled back when they forbid the change.
+func (tx *txn) touchWritableDir(ino uint64, now int64, dirDelta int) error {
+	var mode uint32
+	var flags NodeFlags
+	err := tx.queryRow(`UPDATE nodes SET mtime_ns = ?, ctime_ns = ?, nlink = nlink + ? WHERE ino = ? RETURNING mode, flags`,
+		now, now, dirDelta, ino).Scan(&mode, &flags)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return err
+	case !isType(mode, syscall.S_IFDIR):
+		return ErrNotDir
+	case flags&FlagReadOnly != 0:
+		return ErrReadOnly
+	}
+	return nil
 }
 
 // dropLink removes one link of node a. A directory is deleted at once (it has

@@ -10,7 +10,7 @@
 // BENCH_PIPELINES (default 150: also the nirs4all stand-in's pipelines, over
 // 3 datasets) shrink a run; BENCH_DIR picks the parent of the temp dir (default $TMPDIR);
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
-// BENCH_ONLY=<text> runs only the workloads whose name contains it;
+// BENCH_ONLY=<text>[,<text>...] runs only the workloads whose name contains one of them;
 // BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile;
 // BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go).
 //
@@ -178,7 +178,7 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 	var rows []row
 	only := os.Getenv("BENCH_ONLY")
 	for _, w := range workloads(b.sizeMB, b.files, b.pipelines) {
-		if only != "" && !strings.Contains(w.name, only) {
+		if !picked(w.name, only) {
 			continue
 		}
 		if w.cold && !coldOK {
@@ -200,6 +200,20 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 		rows = append(rows, row{w: w, native: got[0], mount: got[1]})
 	}
 	return rows, nil
+}
+
+// picked reports whether workload name is one BENCH_ONLY asks for: any
+// of its comma-separated parts a substring of the name (all when empty).
+func picked(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, part := range strings.Split(only, ",") {
+		if part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // buildMissing builds n4ws and fsload into base/bin when no flag named them,

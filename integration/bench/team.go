@@ -64,7 +64,7 @@ func (b *bench) runTeam(ctx context.Context, base, n4wsBin string, native map[st
 	var rows []row
 	only := os.Getenv("BENCH_ONLY")
 	for _, w := range workloads(b.sizeMB, b.files, b.pipelines) {
-		if !isTeamRow(w.name) || (only != "" && !strings.Contains(w.name, only)) {
+		if !isTeamRow(w.name) || !picked(w.name, only) {
 			continue
 		}
 		if w.cold && !coldOK {

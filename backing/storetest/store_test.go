@@ -208,6 +208,24 @@ func workload(t *testing.T, s *backing.Store) {
 	if _, err := s.Mknod(ctx, dir.Ino, "model.pkl", backing.NewNode{Mode: syscall.S_IFREG | 0o644}); !errors.Is(err, backing.ErrExists) {
 		t.Fatalf("create over model.pkl: %v, want ErrExists", err)
 	}
+	// The create checks its folder and its name in the statements that
+	// change them (UPDATE ... RETURNING, the entry's primary key): every
+	// engine must report the same errors, and leave nothing behind.
+	file := write("runs/wheat/0001_pls_abc123/same.csv", small) // small content stored twice: one inline row
+	for _, c := range []struct {
+		parent uint64
+		want   error
+	}{{file.Ino, backing.ErrNotDir}, {1 << 40, backing.ErrNotFound}, {dir.Ino, backing.ErrExists}} {
+		if _, err := s.Mknod(ctx, c.parent, "same.csv", backing.NewNode{Mode: syscall.S_IFREG | 0o644}); !errors.Is(err, c.want) {
+			t.Fatalf("create same.csv in %d: %v, want %v", c.parent, err, c.want)
+		}
+	}
+	if _, err := s.Unlink(ctx, file.Ino, "x"); !errors.Is(err, backing.ErrNotDir) {
+		t.Fatalf("unlink in a file: %v, want ErrNotDir", err)
+	}
+	if got := read("runs/wheat/0001_pls_abc123/same.csv"); !bytes.Equal(got, small) {
+		t.Fatalf("same.csv reads %q", got)
+	}
 	ents, err := s.ReadDir(ctx, dir.Ino)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +234,7 @@ func workload(t *testing.T, s *backing.Store) {
 	for _, e := range ents {
 		names = append(names, e.Name)
 	}
-	if want := []string{"hardlink.pkl", "model.pkl", "predictions.csv"}; !slices.Equal(names, want) {
+	if want := []string{"hardlink.pkl", "model.pkl", "predictions.csv", "same.csv"}; !slices.Equal(names, want) {
 		t.Fatalf("readdir: %v, want %v", names, want)
 	}
 

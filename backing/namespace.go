@@ -181,6 +181,7 @@ func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep boo
 			return err
 		}
 		a.Nlink--
+		a.Ctime = time.Unix(0, now) // also the directory's new mtime and ctime
 		// Last: the trash copied the directory's times from before the
 		// removal. The check of the directory comes with the update.
 		return tx.touchWritableDir(parent, now, 0)

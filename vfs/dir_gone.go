@@ -40,6 +40,12 @@ var _ fs.NodeGetattrer = (*dirNode)(nil)
 // has, from the last attributes seen with no links left.
 func (n *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	if a, ok := n.fsys.cachedSelf(n.ino()); ok { // the GETATTR after each create or unlink in it
+		n.last.remember(&a)
+		fillAttr(&a, &out.Attr)
+		out.SetTimeout(attrTimeout)
+		return 0
+	}
 	a, err := n.attr(ctx)
 	if errors.Is(err, backing.ErrNotFound) {
 		if last, ok := n.last.get(); ok {

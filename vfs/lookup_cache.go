@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/n4ws/n4ws/backing"
 )
@@ -39,10 +40,11 @@ type listing struct {
 	changes uint64
 	attrs   map[string]backing.Attr
 	names   map[uint64]string // child ino → its name, for content commits
-	// mode and gid of the folder itself, which decide a new child's group:
-	// the writes a listing follows never change them.
-	mode, gid uint32
-	owned     bool // mode and gid are known
+	// self is the folder's own attributes: its mode and group decide a new
+	// child's group, and the kernel asks for them after every create and
+	// unlink in it (default_permissions). The writes a listing follows
+	// change only its times and link count, which they set in place.
+	self backing.Attr
 }
 
 // listingCache holds the listings and each folder's lookup streak.
@@ -111,7 +113,7 @@ func (f *fsys) loadListing(ctx context.Context, dir uint64) {
 	if err != nil || len(names) > listingMax {
 		return
 	}
-	l := &listing{dir: dir, writes: writes, changes: changes, mode: self.Mode, gid: self.Gid, owned: true,
+	l := &listing{dir: dir, writes: writes, changes: changes, self: self,
 		attrs: make(map[string]backing.Attr, len(names)), names: make(map[uint64]string, len(names))}
 	for i, name := range names {
 		l.add(name, attrs[i])
@@ -127,21 +129,27 @@ func (f *fsys) startListing(a *backing.Attr, before, changes uint64) {
 	if w, c := f.stamp(); w != before+1 || c != changes {
 		return
 	}
-	f.listings.put(&listing{dir: a.Ino, writes: before + 1, changes: changes, mode: a.Mode, gid: a.Gid, owned: true,
+	f.listings.put(&listing{dir: a.Ino, writes: before + 1, changes: changes, self: *a,
 		attrs: map[string]backing.Attr{}, names: map[uint64]string{}})
 }
 
 // cachedOwner returns folder dir's mode and gid from an exact listing.
 func (f *fsys) cachedOwner(dir uint64) (mode, gid uint32, ok bool) {
+	a, ok := f.cachedSelf(dir)
+	return a.Mode, a.Gid, ok
+}
+
+// cachedSelf returns folder dir's own attributes from an exact listing.
+func (f *fsys) cachedSelf(dir uint64) (backing.Attr, bool) {
 	writes, changes := f.stamp()
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.find(dir)
-	if l == nil || !l.owned || l.writes != writes || l.changes != changes {
-		return 0, 0, false
+	if l == nil || l.writes != writes || l.changes != changes {
+		return backing.Attr{}, false
 	}
-	return l.mode, l.gid, true
+	return l.self, true
 }
 
 func (l *listing) add(name string, a backing.Attr) {
@@ -191,8 +199,19 @@ func (f *fsys) noteCreated(before, dir uint64, name string, a backing.Attr) {
 			return !holdsDir
 		}
 		l.add(name, a)
+		l.touched(a.Ctime, a.IsDir())
 		return true
 	})
+}
+
+// touched applies a change of the folder's entries at time t (the time
+// the store gave the folder, which is the new or unlinked node's ctime),
+// one subfolder more when subdir is set.
+func (l *listing) touched(t time.Time, subdir bool) {
+	l.self.Mtime, l.self.Ctime = t, t
+	if subdir {
+		l.self.Nlink++
+	}
 }
 
 // noteUnlinked applies the unlink of name in dir; a is the node after it.
@@ -207,6 +226,7 @@ func (f *fsys) noteUnlinked(before, dir uint64, name string, a backing.Attr) {
 		}
 		delete(l.attrs, name)
 		delete(l.names, a.Ino)
+		l.touched(a.Ctime, false)
 		return true
 	})
 }

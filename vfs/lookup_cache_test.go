@@ -46,6 +46,15 @@ func checkListing(t *testing.T, f *fsys, dir uint64, step string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The folder's own attributes too: the kernel asks for them after
+	// every create and unlink in it.
+	self, err := f.store.GetAttr(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := f.cachedSelf(dir); !ok || a != self {
+		t.Fatalf("%s: the folder from the listing %+v (exact %v), from the index %+v", step, a, ok, self)
+	}
 	for i, name := range append(names, "missing") {
 		a, found, ok := f.cachedLookup(dir, name)
 		if !ok {
@@ -92,6 +101,13 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 		files = append(files, a)
 	}
 	checkListing(t, f, d.Ino, "after creates")
+	w, _ = f.stamp()
+	sub, err := f.store.Mknod(ctx, d.Ino, "sub", backing.NewNode{Mode: 0o40755})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.noteCreated(w, d.Ino, "sub", sub)
+	checkListing(t, f, d.Ino, "after a mkdir (one more link)")
 	w, _ = f.stamp()
 	data := []byte("some content")
 	a, err := f.store.CommitContent(ctx, files[2].Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)})

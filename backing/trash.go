@@ -366,6 +366,14 @@ func (tx *txn) mirrorDir(root uint64, p place, depth int) (uint64, error) {
 // that is there already (made for its children) takes a's attributes; a
 // non-directory there is an older copy from the same burst and is replaced.
 func (tx *txn) placeCopy(dir uint64, name string, a Attr, now int64) error {
+	if !a.IsDir() {
+		// The usual case, a file whose name is free in the item: no lookup
+		// first. A taken name leaves the copy unused, and the long way.
+		placed, err := tx.placeNewCopy(dir, name, a)
+		if placed || err != nil {
+			return err
+		}
+	}
 	old, err := tx.lookup(dir, name)
 	switch {
 	case err == nil && old.IsDir() != a.IsDir():
@@ -387,4 +395,21 @@ func (tx *txn) placeCopy(dir uint64, name string, a Attr, now int64) error {
 		return err
 	}
 	return tx.linkQuiet(dir, name, ino, a.IsDir())
+}
+
+// placeNewCopy puts a copy of file a as name in trash directory dir if the
+// name is free there; placed is false (and no copy left) when it is not.
+func (tx *txn) placeNewCopy(dir uint64, name string, a Attr) (placed bool, err error) {
+	ino, err := tx.copyNode(a)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.exec(`INSERT INTO entries (parent, name, child) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, dir, []byte(name), ino)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, err
+	}
+	return false, tx.dropTrashNode(ino)
 }

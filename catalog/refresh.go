@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,9 +23,37 @@ type Refreshed struct {
 // ingests the pipeline folders among them, notices removed folders,
 // re-picks the best pipelines and archives new bests, in one transaction
 // that also clears the marks it handled.
+//
+// With many mounts of a team store, one refreshes at a time (the store's
+// Exclusive lock, across machines) and reads the marks only once it holds
+// it: a mount that waited finds the changes the other handled cleared,
+// so each change is ingested once, not once per mount.
 func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
+	if due, err := c.refreshDue(ctx); err != nil || !due {
+		gen, gerr := c.Generation(ctx)
+		return Refreshed{Generation: gen}, errors.Join(err, gerr)
+	}
+	release, err := c.store.Exclusive(ctx, "catalog refresh")
+	if err != nil {
+		return Refreshed{}, fmt.Errorf("refresh catalog: %w", err)
+	}
+	defer release()
+	return c.refreshExclusive(ctx)
+}
+
+// refreshDue reports cheaply whether there is anything to refresh.
+func (c *Catalog) refreshDue(ctx context.Context) (bool, error) {
+	dirty, err := c.store.HasDirty(ctx)
+	if err != nil || dirty {
+		return dirty, err
+	}
+	return c.reingestDue(ctx)
+}
+
+// refreshExclusive is Refresh once no other process refreshes.
+func (c *Catalog) refreshExclusive(ctx context.Context) (Refreshed, error) {
 	var out Refreshed
 	dirty, err := c.store.DirtyDirs(ctx)
 	if err != nil {
@@ -36,7 +65,7 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 		out.Generation = gen
 		return out, errors.Join(err, gerr)
 	}
-	plan, err := c.plan(ctx, dirty, full)
+	dirty, plan, err := c.planSettled(ctx, dirty, full)
 	if err != nil {
 		return out, fmt.Errorf("refresh catalog: %w", err)
 	}
@@ -73,12 +102,41 @@ func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
 	if err != nil {
 		return out, fmt.Errorf("refresh catalog: %w", err)
 	}
+	for _, p := range plan.ingest {
+		// One line per folder read: on a team store, the mounts' logs
+		// together show that each change was ingested once.
+		c.log.Info("catalog ingested pipeline folder", "dataset", p.dataset, "pipeline", p.pid)
+	}
 	for ds := range plan.datasets {
 		out.Datasets = append(out.Datasets, ds)
 	}
 	sort.Strings(out.Datasets)
 	out.Generation, err = c.Generation(ctx)
 	return out, err
+}
+
+// planSettled plans from the marks, then reads them again: a commit
+// while the plan resolved paths (a pipeline folder moved into runs/, its
+// old marks read before the move, its path after) changed them, and the
+// plan is made again from the new ones. The marks cleared are then those
+// the plan saw the effect of, and another mount does not ingest the
+// folder a second time for them. Bounded: a store busy with other
+// writes settles for the last plan (a folder read twice at worst).
+func (c *Catalog) planSettled(ctx context.Context, dirty []backing.DirtyDir, full bool) ([]backing.DirtyDir, *refreshPlan, error) {
+	for attempt := 1; ; attempt++ {
+		plan, err := c.plan(ctx, dirty, full)
+		if err != nil {
+			return nil, nil, err
+		}
+		again, err := c.store.DirtyDirs(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if slices.Equal(again, dirty) || attempt == 3 {
+			return dirty, plan, nil
+		}
+		dirty = again
+	}
 }
 
 // refreshPlan is what a set of dirty directories asks for.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 )
@@ -89,9 +90,25 @@ func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
 	}
 	f, err := s.blobs.Open(ctx, a.Blob)
 	if err != nil {
-		return a, nil, err
+		return a, nil, s.missingContent(ctx, ino, a.Blob, err)
 	}
 	return a, &Blob{file: f}, nil
+}
+
+// missingContent tells apart, for a team store, a blob missing from the
+// object store while file ino still names it: content this machine
+// cannot read (another machine's --writeback upload has not landed yet),
+// not a missing file, so no longer an error matching fs.ErrNotExist (EIO
+// at the FUSE edge, not ENOENT). A file changed since keeps the
+// not-found error: its opener looks again.
+func (s *Store) missingContent(ctx context.Context, ino uint64, d Digest, err error) error {
+	if s.local != nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if now, aerr := s.GetAttr(ctx, ino); aerr != nil || now.Blob != d {
+		return err
+	}
+	return fmt.Errorf("open %d: its content is not in the object store (an upload from another machine that has not landed yet, or lost): %v", ino, err)
 }
 
 // ReadAt reads like io.ReaderAt.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -145,8 +146,20 @@ func openDescribed(ctx context.Context, dir string, d Description, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	if _, aged := blobs.(AgedLister); aged { // a remote store: uploads may be staged
+		if opts.Logger == nil {
+			opts.Logger = slog.Default()
+		}
+		blobs, err = newWriteback(blobs, filepath.Join(dir, "writeback"), opts, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", dir, err)
+		}
+	}
 	idx, err := oi(ctx, d.Index)
 	if err != nil {
+		if wb, ok := blobs.(*writeback); ok {
+			wb.Close()
+		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return OpenWith(ctx, dir, idx, blobs, opts)

@@ -45,6 +45,14 @@ type Options struct {
 	// InlineMax overrides the size up to which blobs are kept in the index
 	// (default DefaultInlineMax); a negative value keeps every blob a file.
 	InlineMax int64
+	// Writeback, for a team store, returns from a file's commit once its
+	// new blob is staged on this machine and uploads it in the background
+	// (writeback.go); SyncBlob waits for the upload.
+	Writeback bool
+	// ResumeUploads, for a team store, uploads in the background the
+	// blobs an earlier Writeback run staged and did not upload (the mount
+	// sets it; other commands leave them to it).
+	ResumeUploads bool
 }
 
 // Store is an open n4ws store. It is safe for concurrent use.
@@ -128,6 +136,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 
 // open opens the local store in dir: SQLite and the blob folder.
 func open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if opts.Writeback {
+		return nil, fmt.Errorf("open store %s: writeback is for a team store (its blobs in an object store): %w", dir, ErrInvalid)
+	}
 	idx, err := OpenSQLiteIndex(filepath.Join(dir, "index.db"), opts.Durable)
 	if err != nil {
 		return nil, err
@@ -171,6 +182,9 @@ func OpenWith(ctx context.Context, dir string, idx IndexEngine, blobs BlobStore,
 func (s *Store) Close() error {
 	if s.idx == nil {
 		return nil
+	}
+	if wb, ok := s.blobs.(*writeback); ok {
+		wb.Close()
 	}
 	return s.idx.Close()
 }

@@ -69,6 +69,9 @@ func (s *Store) SyncAll(ctx context.Context) error {
 // SyncBlob flushes blob d and its directory entry to disk. An inline blob
 // has no file: Sync makes it durable with the index.
 func (s *Store) SyncBlob(d Digest) error {
+	if wb, ok := s.blobs.(*writeback); ok {
+		return wb.Wait(context.Background(), d) // staged: uploaded now
+	}
 	if s.local == nil {
 		return nil // an object store: an upload is stored once it returns
 	}

@@ -104,6 +104,13 @@ func TestStoreOnEveryEngine(t *testing.T) {
 			}
 			return open(t, dir)
 		}},
+		{"postgres+s3+writeback", func(t *testing.T) *backing.Store {
+			dir := t.TempDir()
+			if created, err := backing.InitTeam(ctx, dir, sv.description(t)); err != nil || !created {
+				t.Fatalf("init team store: created %v, %v", created, err)
+			}
+			return openOpts(t, dir, backing.Options{Writeback: true})
+		}},
 	}
 	for _, c := range combos {
 		t.Run(c.name, func(t *testing.T) { workload(t, c.open(t)) })
@@ -111,7 +118,11 @@ func TestStoreOnEveryEngine(t *testing.T) {
 }
 
 func open(t *testing.T, dir string) *backing.Store {
-	s, err := backing.Open(context.Background(), dir, backing.Options{})
+	return openOpts(t, dir, backing.Options{})
+}
+
+func openOpts(t *testing.T, dir string, opts backing.Options) *backing.Store {
+	s, err := backing.Open(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ type mountFlags struct {
 	allowOther  bool
 	passthrough string
 	durable     bool
+	writeback   bool
 	debugFUSE   bool
 	readyFD     int
 	cpuProfile  string
@@ -63,6 +64,7 @@ fusermount3 -u, or SIGINT/SIGTERM.`,
 	cmd.Flags().BoolVar(&f.allowOther, "allow-other", false, "let other users access the mount")
 	cmd.Flags().StringVar(&f.passthrough, "passthrough", "auto", "FUSE passthrough reads: auto (when the kernel and privileges allow) or off")
 	cmd.Flags().BoolVar(&f.durable, "durable", false, "fsync every file's content on close (slower; survives power cuts)")
+	cmd.Flags().BoolVar(&f.writeback, "writeback", false, "team store: close returns once new content is staged on this machine; uploads go on in the background (fsync waits for them)")
 	cmd.Flags().BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	cmd.Flags().IntVar(&f.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	cmd.Flags().MarkHidden("ready-fd")
@@ -143,7 +145,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	if err != nil {
 		return fail(err)
 	}
-	store, err := backing.Open(context.Background(), dir, backing.Options{Logger: slog.Default(), Durable: f.durable})
+	store, err := backing.Open(context.Background(), dir, backing.Options{Logger: slog.Default(), Durable: f.durable, Writeback: f.writeback, ResumeUploads: true})
 	if err != nil {
 		return fail(err)
 	}

@@ -17,6 +17,9 @@ import (
 // statusReport is the JSON of `n4ws status`.
 type statusReport struct {
 	Store string `json:"store"`
+	// StagedUploads: blobs written here with --writeback, not in the
+	// object store yet (other machines cannot read those files).
+	StagedUploads int `json:"staged_uploads,omitempty"`
 	catalog.Status
 }
 
@@ -37,7 +40,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return outageOr(ctx, g, err)
 			}
-			r := statusReport{Store: w.store.Dir(), Status: st}
+			r := statusReport{Store: w.store.Dir(), StagedUploads: w.store.StagedUploads(), Status: st}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
@@ -51,6 +54,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 func printStatus(out io.Writer, r *statusReport) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "store\t%s\n", r.Store)
+	if r.StagedUploads > 0 {
+		fmt.Fprintf(w, "uploads pending\t%d blobs staged on this machine\n", r.StagedUploads)
+	}
 	fmt.Fprintf(w, "datasets\t%d\n", len(r.Datasets))
 	if len(r.Pending) == 0 {
 		fmt.Fprintf(w, "pending ingestion\tnone\n")

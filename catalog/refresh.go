@@ -121,7 +121,7 @@ func (c *Catalog) refreshExclusive(ctx context.Context) (Refreshed, error) {
 // plan is made again from the new ones. The marks cleared are then those
 // the plan saw the effect of, and another mount does not ingest the
 // folder a second time for them. Bounded: a store busy with other
-// writes settles for the last plan (a folder read twice at worst).
+// writes settles for the second plan (a folder read twice at worst).
 func (c *Catalog) planSettled(ctx context.Context, dirty []backing.DirtyDir, full bool) ([]backing.DirtyDir, *refreshPlan, error) {
 	for attempt := 1; ; attempt++ {
 		plan, err := c.plan(ctx, dirty, full)
@@ -132,7 +132,7 @@ func (c *Catalog) planSettled(ctx context.Context, dirty []backing.DirtyDir, ful
 		if err != nil {
 			return nil, nil, err
 		}
-		if slices.Equal(again, dirty) || attempt == 3 {
+		if slices.Equal(again, dirty) || attempt == 2 {
 			return dirty, plan, nil
 		}
 		dirty = again

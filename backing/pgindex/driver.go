@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -56,3 +57,42 @@ func (c *rebindConn) ExecContext(ctx context.Context, query string, args []drive
 func (c *rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return c.Conn.QueryContext(ctx, rebind(query), args)
 }
+
+// writeTxKey marks the context of a BeginWrite: the connection begins the
+// transaction and takes the write lock in one round trip.
+type writeTxKey struct{}
+
+// beginWrite is BEGIN and the store's advisory write lock in one simple
+// query (the lock is a constant: no parameters, so one message).
+var beginWrite = "BEGIN; SELECT pg_advisory_xact_lock(" + strconv.Itoa(writeLockKey) + ")"
+
+// BeginTx begins a write transaction (writeTxKey) with its lock taken;
+// other transactions as pgx does.
+func (c *rebindConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if ctx.Value(writeTxKey{}) == nil {
+		return c.Conn.BeginTx(ctx, opts)
+	}
+	conn := c.Conn.Conn()
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginWrite})
+	if err != nil {
+		// BEGIN may have run and the lock failed (a cancelled wait):
+		// the connection must not go back to the pool inside it.
+		if !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
+			if _, rerr := conn.Exec(context.Background(), "ROLLBACK"); rerr != nil {
+				return nil, driver.ErrBadConn
+			}
+		}
+		return nil, fmt.Errorf("take write lock: %w", err)
+	}
+	return writeTx{ctx, tx}, nil
+}
+
+// writeTx is a pgx transaction as a database/sql driver's (what pgx's
+// stdlib does for the others).
+type writeTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t writeTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t writeTx) Rollback() error { return t.tx.Rollback(t.ctx) }

@@ -86,3 +86,43 @@ func TestExclusiveAcrossPools(t *testing.T) {
 	}
 	r()
 }
+
+// A BeginWrite that gives up waiting for the write lock (its context
+// ends) leaves no connection of the pool inside a transaction: later
+// writes on the same connections work.
+func TestBeginWriteGivingUpLeavesPoolClean(t *testing.T) {
+	pg := backingtest.StartPostgres(t)
+	ctx := context.Background()
+	x, err := Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	x.db.SetMaxOpenConns(2)
+	holder, err := x.BeginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if tx, err := x.BeginWrite(short); err == nil {
+		tx.Rollback()
+		t.Fatal("a second writer got the write lock while the first held it")
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		tx, err := x.BeginWrite(ctx)
+		if err != nil {
+			t.Fatalf("write %d after the give-up: %v", i, err)
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			t.Fatalf("write %d after the give-up: %v", i, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit %d after the give-up: %v", i, err)
+		}
+	}
+}

@@ -142,6 +142,9 @@ func (x *Index) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate schema %d -> %d: %w", i, i+1, err)
 		}
 	}
+	if err := installNotifyTrigger(ctx, tx); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE n4ws_schema SET version = $1`, len(migrations)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
 	}
@@ -150,17 +153,11 @@ func (x *Index) Migrate(ctx context.Context) error {
 
 // BeginWrite begins a transaction and takes the store's advisory write
 // lock, released when the transaction ends (commit, rollback, or the
-// connection dying with its mount).
+// connection dying with its mount). Both go in one round trip
+// (rebindConn.BeginTx): a small file's create and close are each a write
+// transaction.
 func (x *Index) BeginWrite(ctx context.Context) (*sql.Tx, error) {
-	tx, err := x.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLockKey); err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("take write lock: %w", err)
-	}
-	return tx, nil
+	return x.db.BeginTx(context.WithValue(ctx, writeTxKey{}, true), nil)
 }
 
 // InsertID appends RETURNING key to the insert.

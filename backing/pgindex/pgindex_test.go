@@ -54,9 +54,14 @@ func TestChangesSurviveRestart(t *testing.T) {
 	}
 }
 
+// notify commits a change log row, as the store's writers do.
 func notify(ctx context.Context, x *Index) error {
 	tx, err := x.BeginWrite(ctx)
 	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (parent, name, ino) VALUES (1, 'f', 2)`); err != nil {
+		tx.Rollback()
 		return err
 	}
 	if err := x.NotifyChange(ctx, tx); err != nil {

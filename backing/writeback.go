@@ -64,6 +64,10 @@ type stagedBlob struct {
 // blobs an earlier run left there, and starts the uploader.
 func newWriteback(remote BlobStore, dir string, opts Options, log *slog.Logger) (*writeback, error) {
 	async := opts.Writeback
+	// The mount (it holds the store's lock) owns the folder: it uploads
+	// and cleans up; other commands only read it, since the mount may be
+	// staging a blob under a temporary name right now.
+	owner := async || opts.ResumeUploads
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open writeback folder: %w", err)
 	}
@@ -74,7 +78,12 @@ func newWriteback(remote BlobStore, dir string, opts Options, log *slog.Logger) 
 			return err
 		}
 		if strings.HasPrefix(e.Name(), ".tmp-") {
-			return os.Remove(p) // staging interrupted before the commit could name it
+			// Staging interrupted before the commit could name it; a
+			// recent one may be another process's, still being written.
+			if fi, err := e.Info(); owner && err == nil && time.Since(fi.ModTime()) > spoolGrace {
+				return os.Remove(p)
+			}
+			return nil
 		}
 		d, perr := ParseDigest(e.Name())
 		fi, ierr := e.Info()
@@ -89,7 +98,7 @@ func newWriteback(remote BlobStore, dir string, opts Options, log *slog.Logger) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stop = cancel
-	if !async && !opts.ResumeUploads {
+	if !owner {
 		close(w.exited) // a command: staged blobs are read, left for the mount to upload
 		return w, nil
 	}

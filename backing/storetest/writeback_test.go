@@ -103,3 +103,65 @@ func staged(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+// Uploads a mount left staged are resumed by the next one (ResumeUploads),
+// their bytes checked against their names on the way: a staged copy
+// damaged meanwhile never reaches the object store under that name.
+func TestTeamWritebackResumeChecksBytes(t *testing.T) {
+	sv := startServers(t)
+	ctx := context.Background()
+	d := sv.description(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	for _, dir := range []string{dirA, dirB} {
+		if _, err := backing.InitTeam(ctx, dir, d); err != nil {
+			t.Fatalf("init %s: %v", dir, err)
+		}
+	}
+	good := bytes.Repeat([]byte("good"), 32<<10)
+	bad := bytes.Repeat([]byte("bad!"), 32<<10)
+	dBad := backing.Digest(sha256.Sum256(bad))
+
+	a, err := backing.Open(ctx, dirA, backing.Options{Writeback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.s3.Stop()
+	for name, data := range map[string][]byte{"runs/good.bin": good, "runs/bad.bin": bad} {
+		if _, err := a.WriteFile(ctx, name, bytes.NewReader(data), 0o644, time.Time{}); err != nil {
+			t.Fatalf("write %s with S3 down: %v", name, err)
+		}
+	}
+	a.Close() // its flush fails: S3 is down
+	if n := staged(t, dirA); n != 2 {
+		t.Fatalf("%d blobs staged after close with S3 down, want 2", n)
+	}
+	h := dBad.String()
+	if err := os.WriteFile(filepath.Join(dirA, "writeback", h[:2], h), bytes.Repeat([]byte("rot!"), 32<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	sv.s3.Restart(t)
+	openOpts(t, dirA, backing.Options{ResumeUploads: true})
+	b := open(t, dirB)
+	deadline := time.Now().Add(30 * time.Second)
+	for staged(t, dirA) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d blobs still staged 30 s after the resume", staged(t, dirA))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	got, err := b.ResolvePath(ctx, "runs/good.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := b.ReadBlob(ctx, got.Blob, got.Size); err != nil || !bytes.Equal(data, good) {
+		t.Fatalf("the resumed upload on the other machine: %d bytes, %v", len(data), err)
+	}
+	rep, err := b.Fsck(ctx, backing.FsckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].Kind != backing.ProblemMissingBlob {
+		t.Fatalf("fsck after a damaged staged copy: %+v, want the one blob missing (not stored with wrong bytes)", rep.Problems)
+	}
+}

@@ -191,11 +191,35 @@ func (s *Store) blobFindings(ctx context.Context, q querier, bad map[Digest]blob
 		if err != nil {
 			return nil, fmt.Errorf("blob %s: %w", d, err)
 		}
-		if len(inos) > 0 {
-			out = append(out, s.blobProblems(d, v, inos)...)
+		if len(inos) == 0 {
+			continue
 		}
+		if v.kind == ProblemMissingBlob && s.local == nil {
+			if pending, err := s.maybeUploading(ctx, q, d); err != nil {
+				return nil, err
+			} else if pending {
+				out = append(out, finding{Problem: Problem{Kind: v.kind, Ino: inos[0], Detail: v.detail +
+					fmt.Sprintf("; written less than %v ago, perhaps still being uploaded by another machine's --writeback: not repaired, run fsck again later", BlobGrace)}})
+				continue
+			}
+		}
+		out = append(out, s.blobProblems(d, v, inos)...)
 	}
 	return out, nil
+}
+
+// maybeUploading reports whether some file naming blob d (missing from a
+// shared object store) got that content less than BlobGrace ago. A mount
+// with --writeback commits the index before its upload lands, so on
+// another machine such a blob is missing only for now: emptying its files
+// would destroy content that is still on its way.
+func (s *Store) maybeUploading(ctx context.Context, q querier, d Digest) (bool, error) {
+	var newest sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT MAX(ctime_ns) FROM nodes WHERE blob = ?`, d[:]).Scan(&newest)
+	if err != nil {
+		return false, fmt.Errorf("blob %s: newest file: %w", d, err)
+	}
+	return newest.Valid && time.Since(time.Unix(0, newest.Int64)) < BlobGrace, nil
 }
 
 // blobProblems describes bad blob d, named by nodes inos, and its repair.

@@ -141,8 +141,17 @@ func TestTeamWritebackResumeChecksBytes(t *testing.T) {
 	}
 
 	sv.s3.Restart(t)
-	openOpts(t, dirA, backing.Options{ResumeUploads: true})
 	b := open(t, dirB)
+	// Before A resumes, B's fsck --repair sees both blobs missing: they
+	// were committed moments ago, so it must report them and empty nothing.
+	rep, err := b.Fsck(ctx, backing.FsckOptions{Repair: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lost != 0 || len(rep.Problems) != 2 || rep.Problems[0].Repaired || rep.Problems[1].Repaired {
+		t.Fatalf("fsck --repair on another machine while uploads are pending: lost %d, problems %+v; want 2 reported, none repaired", rep.Lost, rep.Problems)
+	}
+	openOpts(t, dirA, backing.Options{ResumeUploads: true})
 	deadline := time.Now().Add(30 * time.Second)
 	for staged(t, dirA) > 0 {
 		if time.Now().After(deadline) {
@@ -157,7 +166,7 @@ func TestTeamWritebackResumeChecksBytes(t *testing.T) {
 	if data, err := b.ReadBlob(ctx, got.Blob, got.Size); err != nil || !bytes.Equal(data, good) {
 		t.Fatalf("the resumed upload on the other machine: %d bytes, %v", len(data), err)
 	}
-	rep, err := b.Fsck(ctx, backing.FsckOptions{})
+	rep, err = b.Fsck(ctx, backing.FsckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

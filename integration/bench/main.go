@@ -14,7 +14,7 @@
 // BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile;
 // BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go).
 //
-// BENCH_SCALE=N instead writes N small pipeline folders (BENCH_SCALE_PER_DATASET
+// BENCH_SCALE=N instead generates N pipeline folders directly in a store (BENCH_SCALE_PER_DATASET
 // to a dataset, default 1000) and reports mount start, find, the mount's RSS
 // and ls -l of one dataset (scale.go).
 //

@@ -57,6 +57,9 @@ func (m *mount) up(ctx context.Context) error {
 		m.mounts++
 		args = append(args, "--cpuprofile", fmt.Sprintf("%s%s.%d", p, m.tag, m.mounts))
 	}
+	if p := os.Getenv("BENCH_MEMPROFILE"); p != "" { // the heap at unmount (scale runs)
+		args = append(args, "--memprofile", p)
+	}
 	if err := m.n4ws(ctx, args...); err != nil {
 		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, m.logPath(), tail(m.logPath(), 20))
 	}

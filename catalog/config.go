@@ -50,9 +50,7 @@ func (c *Catalog) SetConfig(ctx context.Context, key, value string) error {
 				return err
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO cat_state (key, value) VALUES ('generation', 1)
-			ON CONFLICT (key) DO UPDATE SET value = cat_state.value + 1`)
-		return err
+		return bumpGeneration(tx, nil, true)
 	})
 }
 

@@ -87,8 +87,7 @@ func (c *Catalog) refreshExclusive(ctx context.Context) (Refreshed, error) {
 			}
 		}
 		if len(plan.datasets) > 0 {
-			if _, err := tx.Exec(`INSERT INTO cat_state (key, value) VALUES ('generation', 1)
-				ON CONFLICT (key) DO UPDATE SET value = cat_state.value + 1`); err != nil {
+			if err := bumpGeneration(tx, plan.datasetNames(), false); err != nil {
 				return err
 			}
 		}
@@ -107,10 +106,7 @@ func (c *Catalog) refreshExclusive(ctx context.Context) (Refreshed, error) {
 		// together show that each change was ingested once.
 		c.log.Info("catalog ingested pipeline folder", "dataset", p.dataset, "pipeline", p.pid)
 	}
-	for ds := range plan.datasets {
-		out.Datasets = append(out.Datasets, ds)
-	}
-	sort.Strings(out.Datasets)
+	out.Datasets = plan.datasetNames()
 	out.Generation, err = c.Generation(ctx)
 	return out, err
 }
@@ -145,6 +141,16 @@ type refreshPlan struct {
 	ingest   []pipelineRef
 	present  map[string]map[string]uint64 // dataset → pipeline folders that exist now → ino
 	datasets map[string]bool              // datasets touched
+}
+
+// datasetNames lists the datasets touched, sorted.
+func (p *refreshPlan) datasetNames() []string {
+	names := make([]string, 0, len(p.datasets))
+	for ds := range p.datasets {
+		names = append(names, ds)
+	}
+	sort.Strings(names)
+	return names
 }
 
 type pipelineRef struct {

@@ -35,7 +35,7 @@ func (c *Catalog) Overlay(ctx context.Context, dir string) ([]View, error) {
 	if _, err := c.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	gen, err := c.Generation(ctx)
+	gen, err := c.viewGeneration(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

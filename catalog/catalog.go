@@ -25,6 +25,8 @@ type Catalog struct {
 
 	cacheMu sync.Mutex // protects cache
 	cache   map[string]rendered
+
+	pieces pieceCache // each dataset's part of the Parquet files (parquet_pieces.go)
 }
 
 // Options configure a Catalog.
@@ -48,7 +50,8 @@ func Open(ctx context.Context, store *backing.Store, opts Options) (*Catalog, er
 	if err := store.EnsureSchema(ctx, "catalog", migrations); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	c := &Catalog{store: store, log: opts.Logger, reports: opts.Reports, cache: map[string]rendered{}}
+	c := &Catalog{store: store, log: opts.Logger, reports: opts.Reports, cache: map[string]rendered{},
+		pieces: pieceCache{m: map[pieceKey]parquetPiece{}}}
 	for _, s := range []struct {
 		path string
 		ino  *uint64

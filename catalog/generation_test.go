@@ -57,3 +57,49 @@ func TestOverlayRendersOnlyTheDatasetThatChanged(t *testing.T) {
 		t.Error("runs/corn/run_summary.json kept its rendering after the best rule changed")
 	}
 }
+
+// parquetFile renders the named catalog/*.parquet file.
+func (f *statusFixture) parquetFile(name string) []byte {
+	f.t.Helper()
+	v := f.overlayFile("catalog", name)
+	data, err := v.Content()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return data
+}
+
+// After a new pipeline in one dataset, the Parquet files show it, and the
+// other datasets' parts are the pieces rendered before (not read again).
+func TestParquetRendersOnlyTheDatasetThatChanged(t *testing.T) {
+	f := newStatusFixture(t)
+	f.pipeline("wheat", "0001_pls_aa", 0.5, 0.9)
+	f.pipeline("corn", "0001_pls_bb", 0.5, 0.9)
+	f.refresh()
+	for _, name := range []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"} {
+		f.parquetFile(name)
+	}
+	cornMeta := f.cat.pieces.m[pieceKey{"meta", "corn"}].data
+
+	f.pipeline("wheat", "0002_pls_dd", 0.1, 0.5)
+	f.refresh()
+	meta := readAll[MetaRow](t, f.parquetFile("predictions_meta.parquet"))
+	var pids []string
+	for _, r := range meta {
+		pids = append(pids, r.Dataset+"/"+r.PipelineID)
+	}
+	want := "corn/0001_pls_bb wheat/0001_pls_aa wheat/0002_pls_dd"
+	if got := strings.Join(pids, " "); got != want {
+		t.Errorf("predictions_meta.parquet rows: %s, want %s", got, want)
+	}
+	flat := readAll[FlatRow](t, f.parquetFile("predictions.parquet"))
+	if len(flat) != 3 || flat[2].Pipeline != "0002_pls_dd" || flat[2].RMSE == nil || *flat[2].RMSE != 0.1 {
+		t.Errorf("predictions.parquet: %+v", flat)
+	}
+	if data := readAll[DataRow](t, f.parquetFile("predictions_data.parquet")); len(data) != 3 {
+		t.Errorf("predictions_data.parquet has %d rows, want 3", len(data))
+	}
+	if got := f.cat.pieces.m[pieceKey{"meta", "corn"}].data; &got[0] != &cornMeta[0] {
+		t.Error("corn's piece of predictions_meta.parquet was rendered again after a change in wheat only")
+	}
+}

@@ -14,18 +14,18 @@ import (
 // same catalog gives the same bytes.
 
 func (c *Catalog) parquetViews(ctx context.Context) ([]View, error) {
-	pipes, err := c.Pipelines(ctx, "")
+	mtime, err := c.lastUpdate(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Rendering happens later, on the first read or stat of each file,
 	// possibly from another request: keep ctx's values, not its deadline.
 	ctx = context.WithoutCancel(ctx)
-	base := View{Mtime: latest(pipes)}
+	base := View{Mtime: mtime}
 	return []View{
-		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderFlat(ctx) }),
-		lazyView("predictions_data.parquet", base, func() ([]byte, error) { return c.renderData(ctx) }),
-		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderMeta(ctx) }),
+		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "flat", c.renderFlat) }),
+		lazyView("predictions_data.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "data", c.renderData) }),
+		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "meta", c.renderMeta) }),
 	}, nil
 }
 
@@ -35,11 +35,11 @@ type predCount struct {
 	n                       int32
 }
 
-// predictionCounts lists predictions in file order, without their arrays:
-// the meta and flat files need only the sample counts.
-func (c *Catalog) predictionCounts(ctx context.Context) ([]predCount, error) {
+// predictionCounts lists the predictions of dataset ds in file order,
+// without their arrays: the meta and flat files need only the sample counts.
+func (c *Catalog) predictionCounts(ctx context.Context, ds string) ([]predCount, error) {
 	rows, err := c.store.Reader().QueryContext(ctx, `SELECT dataset, pid, partition, n_samples FROM cat_predictions
-		ORDER BY dataset, pid, CASE partition WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END`)
+		WHERE dataset = ? ORDER BY pid, CASE partition WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END`, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +55,8 @@ func (c *Catalog) predictionCounts(ctx context.Context) ([]predCount, error) {
 	return out, rows.Err()
 }
 
-func (c *Catalog) renderMeta(ctx context.Context) ([]byte, error) {
-	pipes, err := c.Pipelines(ctx, "")
+func (c *Catalog) renderMeta(ctx context.Context, ds string) ([]byte, error) {
+	pipes, err := c.Pipelines(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (c *Catalog) renderMeta(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := c.predictionCounts(ctx)
+	counts, err := c.predictionCounts(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,8 @@ func (c *Catalog) renderMeta(ctx context.Context) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-func (c *Catalog) renderData(ctx context.Context) ([]byte, error) {
-	preds, err := c.predictionRows(ctx)
+func (c *Catalog) renderData(ctx context.Context, ds string) ([]byte, error) {
+	preds, err := c.predictionRows(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -94,12 +94,12 @@ func (c *Catalog) renderData(ctx context.Context) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-func (c *Catalog) renderFlat(ctx context.Context) ([]byte, error) {
-	pipes, err := c.Pipelines(ctx, "")
+func (c *Catalog) renderFlat(ctx context.Context, ds string) ([]byte, error) {
+	pipes, err := c.Pipelines(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
-	counts, err := c.predictionCounts(ctx)
+	counts, err := c.predictionCounts(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -133,10 +133,10 @@ type predRow struct {
 	sampleIDs               []string
 }
 
-func (c *Catalog) predictionRows(ctx context.Context) ([]predRow, error) {
+func (c *Catalog) predictionRows(ctx context.Context, ds string) ([]predRow, error) {
 	rows, err := c.store.Reader().QueryContext(ctx, `SELECT dataset, pid, partition, y_true, y_pred,
 		coalesce(sample_ids, ''), weights FROM cat_predictions
-		ORDER BY dataset, pid, CASE partition WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END`)
+		WHERE dataset = ? ORDER BY pid, CASE partition WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END`, ds)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,10 @@
 // BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go).
 //
 // BENCH_SCALE=N instead generates N pipeline folders directly in a store (BENCH_SCALE_PER_DATASET
-// to a dataset, default 1000) and reports mount start, find, the mount's RSS
-// and ls -l of one dataset (scale.go).
+// to a dataset, default 1000, at most 9,998) and reports mount start, find, the mount's RSS,
+// ls -l of one dataset and the computed files' refresh after one new pipeline
+// (scale.go); BENCH_SCALE_STORE=<store dir> measures a store an earlier run
+// generated (kept with BENCH_KEEP=1) instead of generating one.
 //
 // Then it runs the catalog workloads (catalog.go), in a store and mount of
 // their own: BENCH_CATALOG=0 skips them, BENCH_CATALOG=only runs only them.
@@ -150,7 +152,11 @@ func (b *bench) scaleExit(ctx context.Context, m *mount) int {
 		var per int
 		if per, err = envInt("BENCH_SCALE_PER_DATASET", 1000); err == nil {
 			m.bin, _ = filepath.Abs(m.bin)
-			err = b.runScale(ctx, m, n, per)
+			reuse := os.Getenv("BENCH_SCALE_STORE")
+			if reuse != "" {
+				m.store = reuse
+			}
+			err = b.runScale(ctx, m, n, per, reuse != "")
 		}
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,8 +18,12 @@ import (
 // new pipeline folder (number num, the best score) through the mount, then
 // times the first read of the dataset's best file, of another dataset's
 // run_summary.json and of each catalog/*.parquet file.
-func scaleRefresh(ctx context.Context, m *mount, ds string, num int) error {
+func scaleRefresh(ctx context.Context, m *mount, ds string) error {
 	runs := filepath.Join(m.dir, "runs")
+	num, err := nextPipelineNumber(filepath.Join(runs, ds))
+	if err != nil {
+		return err
+	}
 	parquets, _ := filepath.Glob(filepath.Join(m.dir, "catalog", "*.parquet"))
 	other := filepath.Join(runs, "ds001", "run_summary.json")
 	warm := append([]string{filepath.Join(runs, ds, "run_summary.json"), other}, parquets...)
@@ -79,6 +84,25 @@ func writeBestPipeline(dir string, num int) error {
 		}
 	}
 	return nil
+}
+
+// nextPipelineNumber is the number after the highest of dir's pipeline
+// folders (a reused store already has the one an earlier run added).
+func nextPipelineNumber(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	last := 0
+	for _, e := range ents {
+		if n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0]); err == nil && e.IsDir() {
+			last = max(last, n)
+		}
+	}
+	if last >= 9999 {
+		return 0, fmt.Errorf("%s: no pipeline number left", dir)
+	}
+	return last + 1, nil
 }
 
 func readAll(p string) (int64, error) {

@@ -80,6 +80,8 @@ func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render 
 	if err != nil {
 		return nil, err
 	}
+	// Kept for long: not in the larger array the writer's buffer grew.
+	data = bytes.Clone(data)
 	c.pieces.mu.Lock()
 	c.pieces.m[k] = parquetPiece{gen: gen, data: data}
 	c.pieces.mu.Unlock()

@@ -46,7 +46,7 @@ func (h *blobHandle) release(ctx context.Context, passthrough bool) syscall.Errn
 	if h.blob != nil {
 		h.blob.Close()
 	}
-	h.node.pt.endHandle(passthrough)
+	h.node.state().pt.endHandle(passthrough)
 	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, false))
 }
 
@@ -118,6 +118,6 @@ func (h *spoolHandle) Flush(ctx context.Context) syscall.Errno {
 
 func (h *spoolHandle) Release(ctx context.Context) syscall.Errno {
 	ctx = uninterruptible(ctx)
-	h.node.pt.endHandle(false)
+	h.node.state().pt.endHandle(false)
 	return h.of.fsys.toErrno("release", h.of.ino, h.of.fsys.release(ctx, h.of, h.writer))
 }

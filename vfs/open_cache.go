@@ -24,9 +24,10 @@ type knownContent struct {
 // index, remembering the answer.
 func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backing.Attr, *backing.Blob, error) {
 	writes, changes := f.store.Writes(), f.changes.Load()
-	node.mu.Lock()
-	k := node.known
-	node.mu.Unlock()
+	st := node.state()
+	st.mu.Lock()
+	k := st.known
+	st.mu.Unlock()
 	if k != nil && k.writes == writes && k.changes == changes {
 		a := backing.Attr{Ino: ino, Size: k.size, Blob: k.digest}
 		if k.digest.IsZero() {
@@ -43,8 +44,8 @@ func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backin
 	}
 	k = &knownContent{size: a.Size, digest: a.Blob, inline: blob != nil && blob.File() == nil,
 		writes: writes, changes: changes}
-	node.mu.Lock()
-	node.known = k
-	node.mu.Unlock()
+	st.mu.Lock()
+	st.known = k
+	st.mu.Unlock()
 	return a, blob, nil
 }

@@ -20,6 +20,14 @@ import (
 // run_summary.json and of each catalog/*.parquet file.
 func scaleRefresh(ctx context.Context, m *mount, ds string) error {
 	runs := filepath.Join(m.dir, "runs")
+	// A reused store holds the pipeline an earlier run added: remove it,
+	// so that adding it again is the same change.
+	earlier, _ := filepath.Glob(filepath.Join(runs, ds, "*_pls_new"))
+	for _, p := range earlier {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
 	num, err := nextPipelineNumber(filepath.Join(runs, ds))
 	if err != nil {
 		return err

@@ -82,4 +82,14 @@ CREATE TABLE cat_archives (
 ) WITHOUT ROWID;
 INSERT INTO cat_state (key, value) VALUES ('reingest', 1) ON CONFLICT (key) DO UPDATE SET value = 1;
 `,
+	// 3: per-dataset generations (generation.go). Every dataset is stamped
+	// with the current generation, so that its computed files stay cached
+	// until it changes; from now on every refresh stamps what it touched
+	// (and an older n4ws, which would not, refuses this schema).
+	`
+INSERT INTO cat_state (key, value)
+SELECT 'generation.ds/' || dataset, (SELECT coalesce(max(value), 0) FROM cat_state WHERE key = 'generation')
+FROM cat_pipelines WHERE true GROUP BY dataset
+ON CONFLICT (key) DO NOTHING;
+`,
 }

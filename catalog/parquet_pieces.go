@@ -29,8 +29,11 @@ type parquetPiece struct {
 	data []byte
 }
 
-// pieceRenderers renders one dataset's piece of each file; emptyFiles
-// writes the file of a catalog with no dataset (its schema, no row).
+// pieceRenderer renders pieces of one dataset: the file's, and others made
+// from the same rows (the flat and meta files), by file name.
+type pieceRenderer func(ctx context.Context, ds string) (map[string][]byte, error)
+
+// emptyFiles writes each file of a catalog with no dataset (its schema, no row).
 var emptyFiles = map[string]func(io.Writer) error{
 	"flat": func(w io.Writer) error { return WriteFlat(w, nil) },
 	"data": func(w io.Writer) error { return WriteData(w, nil) },
@@ -39,7 +42,7 @@ var emptyFiles = map[string]func(io.Writer) error{
 
 // renderPieces renders the catalog file named file ("flat", "data",
 // "meta"), rendering again only the pieces of datasets that changed.
-func (c *Catalog) renderPieces(ctx context.Context, file string, piece func(context.Context, string) ([]byte, error)) ([]byte, error) {
+func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRenderer) ([]byte, error) {
 	gens, err := c.datasetGenerations(ctx)
 	if err != nil {
 		return nil, err
@@ -67,25 +70,25 @@ func (c *Catalog) renderPieces(ctx context.Context, file string, piece func(cont
 }
 
 // piece returns dataset ds's piece of file at generation gen, from the
-// cache or rendered.
-func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render func(context.Context, string) ([]byte, error)) ([]byte, error) {
-	k := pieceKey{file, ds}
+// cache or rendered (with the other pieces render makes, kept too).
+func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render pieceRenderer) ([]byte, error) {
 	c.pieces.mu.Lock()
-	p, ok := c.pieces.m[k]
+	p, ok := c.pieces.m[pieceKey{file, ds}]
 	c.pieces.mu.Unlock()
 	if ok && p.gen == gen {
 		return p.data, nil
 	}
-	data, err := render(ctx, ds)
+	made, err := render(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
-	// Kept for long: not in the larger array the writer's buffer grew.
-	data = bytes.Clone(data)
 	c.pieces.mu.Lock()
-	c.pieces.m[k] = parquetPiece{gen: gen, data: data}
-	c.pieces.mu.Unlock()
-	return data, nil
+	defer c.pieces.mu.Unlock()
+	for f, data := range made {
+		// Kept for long: not in the larger array the writer's buffer grew.
+		c.pieces.m[pieceKey{f, ds}] = parquetPiece{gen: gen, data: bytes.Clone(data)}
+	}
+	return c.pieces.m[pieceKey{file, ds}].data, nil
 }
 
 // forget drops the pieces of file whose dataset the catalog no longer has.

@@ -23,9 +23,9 @@ func (c *Catalog) parquetViews(ctx context.Context) ([]View, error) {
 	ctx = context.WithoutCancel(ctx)
 	base := View{Mtime: mtime}
 	return []View{
-		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "flat", c.renderFlat) }),
+		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "flat", c.renderFlatMeta) }),
 		lazyView("predictions_data.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "data", c.renderData) }),
-		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "meta", c.renderMeta) }),
+		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "meta", c.renderFlatMeta) }),
 	}, nil
 }
 
@@ -55,7 +55,10 @@ func (c *Catalog) predictionCounts(ctx context.Context, ds string) ([]predCount,
 	return out, rows.Err()
 }
 
-func (c *Catalog) renderMeta(ctx context.Context, ds string) ([]byte, error) {
+// renderFlatMeta renders dataset ds's pieces of predictions.parquet and
+// predictions_meta.parquet together: both are made from the dataset's
+// pipeline rows and sample counts, the costly part, read once.
+func (c *Catalog) renderFlatMeta(ctx context.Context, ds string) (map[string][]byte, error) {
 	pipes, err := c.Pipelines(ctx, ds)
 	if err != nil {
 		return nil, err
@@ -68,6 +71,19 @@ func (c *Catalog) renderMeta(ctx context.Context, ds string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var flat, meta bytes.Buffer
+	if err := WriteFlat(&flat, flatRows(pipes, counts)); err != nil {
+		return nil, err
+	}
+	if err := WriteMeta(&meta, metaRows(rule, pipes, counts)); err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"flat": flat.Bytes(), "meta": meta.Bytes()}, nil
+}
+
+// metaRows are the rows of predictions_meta.parquet: one per prediction
+// of a known pipeline, in the order of counts.
+func metaRows(rule BestRule, pipes []PipelineRow, counts []predCount) []MetaRow {
 	byPipe := pipelineIndex(pipes)
 	var meta []MetaRow
 	for _, pc := range counts {
@@ -75,34 +91,11 @@ func (c *Catalog) renderMeta(ctx context.Context, ds string) ([]byte, error) {
 			meta = append(meta, metaRow(rule, p, pc))
 		}
 	}
-	var b bytes.Buffer
-	err = WriteMeta(&b, meta)
-	return b.Bytes(), err
+	return meta
 }
 
-func (c *Catalog) renderData(ctx context.Context, ds string) ([]byte, error) {
-	preds, err := c.predictionRows(ctx, ds)
-	if err != nil {
-		return nil, err
-	}
-	data := make([]DataRow, 0, len(preds))
-	for _, pr := range preds {
-		data = append(data, dataRow(pr))
-	}
-	var b bytes.Buffer
-	err = WriteData(&b, data)
-	return b.Bytes(), err
-}
-
-func (c *Catalog) renderFlat(ctx context.Context, ds string) ([]byte, error) {
-	pipes, err := c.Pipelines(ctx, ds)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := c.predictionCounts(ctx, ds)
-	if err != nil {
-		return nil, err
-	}
+// flatRows are the rows of predictions.parquet, one per scored pipeline.
+func flatRows(pipes []PipelineRow, counts []predCount) []FlatRow {
 	samples := map[[3]string]int32{}
 	for _, pc := range counts {
 		samples[[3]string{pc.dataset, pc.pid, pc.partition}] = pc.n
@@ -113,9 +106,22 @@ func (c *Catalog) renderFlat(ctx context.Context, ds string) ([]byte, error) {
 			flat = append(flat, f)
 		}
 	}
+	return flat
+}
+
+// renderData renders dataset ds's piece of predictions_data.parquet.
+func (c *Catalog) renderData(ctx context.Context, ds string) (map[string][]byte, error) {
+	preds, err := c.predictionRows(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]DataRow, 0, len(preds))
+	for _, pr := range preds {
+		data = append(data, dataRow(pr))
+	}
 	var b bytes.Buffer
-	err = WriteFlat(&b, flat)
-	return b.Bytes(), err
+	err = WriteData(&b, data)
+	return map[string][]byte{"data": b.Bytes()}, err
 }
 
 func pipelineIndex(pipes []PipelineRow) map[[2]string]*PipelineRow {

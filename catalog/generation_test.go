@@ -79,7 +79,7 @@ func TestParquetRendersOnlyTheDatasetThatChanged(t *testing.T) {
 	for _, name := range []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"} {
 		f.parquetFile(name)
 	}
-	cornMeta := f.cat.pieces.m[pieceKey{"meta", "corn"}].data
+	cornMeta := f.cat.pieces.m[pieceKey{"meta", "corn"}].part.md
 
 	f.pipeline("wheat", "0002_pls_dd", 0.1, 0.5)
 	f.refresh()
@@ -99,7 +99,7 @@ func TestParquetRendersOnlyTheDatasetThatChanged(t *testing.T) {
 	if data := readAll[DataRow](t, f.parquetFile("predictions_data.parquet")); len(data) != 3 {
 		t.Errorf("predictions_data.parquet has %d rows, want 3", len(data))
 	}
-	if got := f.cat.pieces.m[pieceKey{"meta", "corn"}].data; &got[0] != &cornMeta[0] {
+	if got := f.cat.pieces.m[pieceKey{"meta", "corn"}].part.md; got != cornMeta {
 		t.Error("corn's piece of predictions_meta.parquet was rendered again after a change in wheat only")
 	}
 }

@@ -9,84 +9,125 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// mergeParquet joins complete Parquet files of one schema, written with
-// the same options (writerOptions), into one file whose row groups are
-// theirs, in order. Their pages are copied byte for byte; only the page
-// indexes' offsets and the footer are written anew. So a catalog file
-// made of one piece per dataset costs, after a change in one dataset, the
-// encoding of that dataset's rows and a copy of the others' bytes.
-func mergeParquet(files [][]byte) ([]byte, error) {
-	var size int
-	for _, f := range files {
-		size += len(f)
+// parquetPart is a complete Parquet file taken apart for mergeParts: the
+// bytes of its column chunks, its footer, and each chunk's page indexes.
+// A part is never changed once made: merges copy what they shift.
+type parquetPart struct {
+	md      *format.FileMetaData // offsets as in the file, where body started at 4
+	body    []byte               // the file's bytes from 4 to the end of its column chunks
+	indexes [][2][]byte          // per chunk, in row group order: column index, offset index
+}
+
+// splitParquet takes a complete Parquet file apart. The body is a
+// sub-slice of f; the page indexes are copied.
+func splitParquet(f []byte) (parquetPart, error) {
+	md, err := parquetFooter(f)
+	if err != nil {
+		return parquetPart{}, err
+	}
+	p := parquetPart{md: md, body: f[4:chunksEnd(md)]}
+	for _, rg := range md.RowGroups {
+		for _, ch := range rg.Columns {
+			var ix [2][]byte
+			if ch.ColumnIndexLength > 0 {
+				ix[0] = bytes.Clone(f[ch.ColumnIndexOffset : ch.ColumnIndexOffset+int64(ch.ColumnIndexLength)])
+			}
+			if ch.OffsetIndexLength > 0 {
+				ix[1] = bytes.Clone(f[ch.OffsetIndexOffset : ch.OffsetIndexOffset+int64(ch.OffsetIndexLength)])
+			}
+			p.indexes = append(p.indexes, ix)
+		}
+	}
+	return p, nil
+}
+
+// mergeParts joins parts of one schema, written with the same options
+// (writerOptions), into one file whose row groups are theirs, in order.
+// Their pages are copied byte for byte; only the page indexes' offsets and
+// the footer are written anew. It also returns where each part's body is
+// in the result, so that a caller may keep those instead of the parts'
+// own bytes. So a catalog file made of one part per dataset costs, after
+// a change in one dataset, the encoding of that dataset's rows and a copy
+// of the others' bytes.
+func mergeParts(parts []parquetPart) ([]byte, [][]byte, error) {
+	size := 12
+	for _, p := range parts {
+		size += len(p.body) + 1024
 	}
 	out := make([]byte, 0, size)
 	out = append(out, "PAR1"...)
 	var merged format.FileMetaData
-	type index struct {
-		chunk       *format.ColumnChunk
-		column, off []byte
-	}
-	var indexes []index
-	for i, f := range files {
-		md, err := parquetFooter(f)
-		if err != nil {
-			return nil, fmt.Errorf("merge parquet piece %d: %w", i, err)
-		}
-		end := chunksEnd(md)
+	var indexes [][2][]byte
+	spans := make([][2]int, len(parts))
+	for i, p := range parts {
 		shift := int64(len(out)) - 4
-		out = append(out, f[4:end]...)
-		for r := range md.RowGroups {
-			rg := &md.RowGroups[r]
-			rg.Ordinal = int16(len(merged.RowGroups) + r)
+		spans[i] = [2]int{len(out), len(out) + len(p.body)}
+		out = append(out, p.body...)
+		k := 0
+		for _, orig := range p.md.RowGroups {
+			rg := orig
+			rg.Columns = append([]format.ColumnChunk(nil), orig.Columns...)
+			rg.Ordinal = int16(len(merged.RowGroups))
 			if rg.FileOffset != 0 {
 				rg.FileOffset += shift
 			}
 			for c := range rg.Columns {
-				ch := &rg.Columns[c]
-				shiftChunk(ch, shift)
-				ix, err := shiftedIndexes(f, ch, shift)
+				shiftChunk(&rg.Columns[c], shift)
+				off, err := shiftOffsetIndex(p.indexes[k][1], shift)
 				if err != nil {
-					return nil, fmt.Errorf("merge parquet piece %d: %w", i, err)
+					return nil, nil, fmt.Errorf("merge parquet part %d: %w", i, err)
 				}
-				indexes = append(indexes, index{ch, ix[0], ix[1]})
+				indexes = append(indexes, [2][]byte{p.indexes[k][0], off})
+				k++
 			}
+			merged.RowGroups = append(merged.RowGroups, rg)
 		}
 		if i == 0 {
-			merged = *md
-			merged.RowGroups, merged.NumRows = nil, 0
+			rgs := merged.RowGroups
+			merged = *p.md
+			merged.RowGroups, merged.NumRows = rgs, 0
 		}
-		merged.RowGroups = append(merged.RowGroups, md.RowGroups...)
-		merged.NumRows += md.NumRows
+		merged.NumRows += p.md.NumRows
 	}
-	// The page indexes follow the row groups, column indexes first, as
-	// parquet-go writes them. The chunks were copied into merged by value:
-	// point at those copies.
-	chunks := make([]*format.ColumnChunk, 0, len(indexes))
+	out = appendIndexes(out, &merged, indexes)
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &merged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("merge parquet: footer: %w", err)
+	}
+	out = append(out, footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	out = append(out, "PAR1"...)
+	bodies := make([][]byte, len(parts))
+	for i, s := range spans {
+		bodies[i] = out[s[0]:s[1]:s[1]]
+	}
+	return out, bodies, nil
+}
+
+// appendIndexes writes the page indexes after the row groups, column
+// indexes first, as parquet-go does, and points the chunks at them.
+func appendIndexes(out []byte, merged *format.FileMetaData, indexes [][2][]byte) []byte {
+	var chunks []*format.ColumnChunk
 	for r := range merged.RowGroups {
 		for c := range merged.RowGroups[r].Columns {
 			chunks = append(chunks, &merged.RowGroups[r].Columns[c])
 		}
 	}
-	for k, ix := range indexes {
-		if len(ix.column) > 0 {
-			chunks[k].ColumnIndexOffset, chunks[k].ColumnIndexLength = int64(len(out)), int32(len(ix.column))
-			out = append(out, ix.column...)
+	for which := range 2 {
+		for k, ix := range indexes {
+			ch := chunks[k]
+			switch {
+			case which == 0 && len(ix[0]) > 0:
+				ch.ColumnIndexOffset, ch.ColumnIndexLength = int64(len(out)), int32(len(ix[0]))
+			case which == 1 && len(ix[1]) > 0:
+				ch.OffsetIndexOffset, ch.OffsetIndexLength = int64(len(out)), int32(len(ix[1]))
+			default:
+				continue
+			}
+			out = append(out, ix[which]...)
 		}
 	}
-	for k, ix := range indexes {
-		if len(ix.off) > 0 {
-			chunks[k].OffsetIndexOffset, chunks[k].OffsetIndexLength = int64(len(out)), int32(len(ix.off))
-			out = append(out, ix.off...)
-		}
-	}
-	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &merged)
-	if err != nil {
-		return nil, fmt.Errorf("merge parquet: footer: %w", err)
-	}
-	out = append(out, footer...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
-	return append(out, "PAR1"...), nil
+	return out
 }
 
 // parquetFooter decodes the file metadata of a complete Parquet file.
@@ -128,7 +169,8 @@ func chunksEnd(md *format.FileMetaData) int64 {
 	return end
 }
 
-// shiftChunk moves a column chunk's page offsets by shift bytes. Zero
+// shiftChunk moves a column chunk's page offsets by shift bytes and
+// forgets its page indexes' places (appendIndexes sets them). Zero
 // offsets are absent ones (no page starts at 0, where PAR1 is).
 func shiftChunk(ch *format.ColumnChunk, shift int64) {
 	ch.FileOffset += shift
@@ -140,30 +182,25 @@ func shiftChunk(ch *format.ColumnChunk, shift int64) {
 	if m.IndexPageOffset != 0 {
 		m.IndexPageOffset += shift
 	}
+	ch.ColumnIndexOffset, ch.ColumnIndexLength, ch.OffsetIndexOffset, ch.OffsetIndexLength = 0, 0, 0, 0
 }
 
-// shiftedIndexes returns a chunk's column index (as it was: it holds no
-// offsets) and its offset index with its page offsets moved by shift.
-func shiftedIndexes(f []byte, ch *format.ColumnChunk, shift int64) ([2][]byte, error) {
-	var out [2][]byte
-	if ch.ColumnIndexLength > 0 {
-		out[0] = f[ch.ColumnIndexOffset : ch.ColumnIndexOffset+int64(ch.ColumnIndexLength)]
+// shiftOffsetIndex returns an encoded offset index with its page offsets
+// moved by shift (nil for none).
+func shiftOffsetIndex(raw []byte, shift int64) ([]byte, error) {
+	if len(raw) == 0 {
+		return nil, nil
 	}
-	if ch.OffsetIndexLength > 0 {
-		var oi format.OffsetIndex
-		raw := f[ch.OffsetIndexOffset : ch.OffsetIndexOffset+int64(ch.OffsetIndexLength)]
-		if err := thrift.Unmarshal(new(thrift.CompactProtocol), raw, &oi); err != nil {
-			return out, fmt.Errorf("offset index: %w", err)
-		}
-		for i := range oi.PageLocations {
-			oi.PageLocations[i].Offset += shift
-		}
-		b, err := thrift.Marshal(new(thrift.CompactProtocol), &oi)
-		if err != nil {
-			return out, fmt.Errorf("offset index: %w", err)
-		}
-		out[1] = b
+	var oi format.OffsetIndex
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), raw, &oi); err != nil {
+		return nil, fmt.Errorf("offset index: %w", err)
 	}
-	ch.ColumnIndexOffset, ch.ColumnIndexLength, ch.OffsetIndexOffset, ch.OffsetIndexLength = 0, 0, 0, 0
-	return out, nil
+	for i := range oi.PageLocations {
+		oi.PageLocations[i].Offset += shift
+	}
+	b, err := thrift.Marshal(new(thrift.CompactProtocol), &oi)
+	if err != nil {
+		return nil, fmt.Errorf("offset index: %w", err)
+	}
+	return b, nil
 }

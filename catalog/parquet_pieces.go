@@ -11,10 +11,12 @@ import (
 )
 
 // The Parquet files of catalog/ are made of one piece per dataset: a
-// complete Parquet file of that dataset's rows, kept in memory while the
-// dataset's generation (viewGeneration) does not move, and joined into
-// the workspace's file by mergeParquet. After one new pipeline, a render
-// reads and encodes that dataset's rows only, and copies the others'.
+// Parquet file of that dataset's rows, taken apart (parquetPart) and kept
+// while the dataset's generation (viewGeneration) does not move, and
+// joined into the workspace's file by mergeParts. After one new pipeline,
+// a render reads and encodes that dataset's rows only, and copies the
+// others'. A kept piece's pages point into the last file it was merged
+// into, so the pages are in memory once, not twice.
 
 // pieceCache keeps each dataset's rendered pieces.
 type pieceCache struct {
@@ -26,7 +28,7 @@ type pieceKey struct{ file, dataset string }
 
 type parquetPiece struct {
 	gen  int64
-	data []byte
+	part parquetPart
 }
 
 // pieceRenderer renders pieces of one dataset: the file's, and others made
@@ -57,38 +59,68 @@ func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRend
 		names = append(names, ds)
 	}
 	sort.Strings(names)
-	pieces := make([][]byte, 0, len(names))
+	parts := make([]parquetPart, 0, len(names))
 	for _, ds := range names {
-		data, err := c.piece(ctx, file, ds, gens[ds], piece)
+		part, err := c.piece(ctx, file, ds, gens[ds], piece)
 		if err != nil {
 			return nil, fmt.Errorf("%s of %s: %w", file, ds, err)
 		}
-		pieces = append(pieces, data)
+		parts = append(parts, part)
 	}
 	c.pieces.forget(file, gens)
-	return mergeParquet(pieces)
+	out, bodies, err := mergeParts(parts)
+	if err != nil {
+		return nil, err
+	}
+	c.pieces.rebase(file, names, gens, bodies)
+	return out, nil
 }
 
 // piece returns dataset ds's piece of file at generation gen, from the
 // cache or rendered (with the other pieces render makes, kept too).
-func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render pieceRenderer) ([]byte, error) {
+func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render pieceRenderer) (parquetPart, error) {
 	c.pieces.mu.Lock()
 	p, ok := c.pieces.m[pieceKey{file, ds}]
 	c.pieces.mu.Unlock()
 	if ok && p.gen == gen {
-		return p.data, nil
+		return p.part, nil
 	}
 	made, err := render(ctx, ds)
 	if err != nil {
-		return nil, err
+		return parquetPart{}, err
+	}
+	parts := make(map[string]parquetPart, len(made))
+	for f, data := range made {
+		part, err := splitParquet(data)
+		if err != nil {
+			return parquetPart{}, fmt.Errorf("%s: %w", f, err)
+		}
+		// Not in the larger array the writer's buffer grew, until the
+		// merge points it into its file.
+		part.body = bytes.Clone(part.body)
+		parts[f] = part
 	}
 	c.pieces.mu.Lock()
 	defer c.pieces.mu.Unlock()
-	for f, data := range made {
-		// Kept for long: not in the larger array the writer's buffer grew.
-		c.pieces.m[pieceKey{f, ds}] = parquetPiece{gen: gen, data: bytes.Clone(data)}
+	for f, part := range parts {
+		c.pieces.m[pieceKey{f, ds}] = parquetPiece{gen: gen, part: part}
 	}
-	return c.pieces.m[pieceKey{file, ds}].data, nil
+	return parts[file], nil
+}
+
+// rebase points the kept pieces of file at their pages in the file just
+// merged (bodies, in the order of names), so that the pages are not kept
+// twice. A piece rendered again meanwhile is left alone.
+func (pc *pieceCache) rebase(file string, names []string, gens map[string]int64, bodies [][]byte) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for i, ds := range names {
+		k := pieceKey{file, ds}
+		if p, ok := pc.m[k]; ok && p.gen == gens[ds] && len(p.part.body) == len(bodies[i]) {
+			p.part.body = bodies[i]
+			pc.m[k] = p
+		}
+	}
 }
 
 // forget drops the pieces of file whose dataset the catalog no longer has.

@@ -50,9 +50,14 @@ func splitParquet(f []byte) (parquetPart, error) {
 // a change in one dataset, the encoding of that dataset's rows and a copy
 // of the others' bytes.
 func mergeParts(parts []parquetPart) ([]byte, [][]byte, error) {
-	size := 12
+	// The whole file in one allocation: pages, page indexes (an offset
+	// index may grow by a few bytes when shifted) and a generous footer.
+	size := 12 + 4096
 	for _, p := range parts {
 		size += len(p.body) + 1024
+		for _, ix := range p.indexes {
+			size += len(ix[0]) + len(ix[1]) + len(ix[1])/8 + 512
+		}
 	}
 	out := make([]byte, 0, size)
 	out = append(out, "PAR1"...)

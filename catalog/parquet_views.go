@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -160,7 +161,7 @@ func (c *Catalog) predictionRows(ctx context.Context, ds string) ([]predRow, err
 			r.weights = decodeFloats(w)
 		}
 		if ids != "" {
-			json.Unmarshal([]byte(ids), &r.sampleIDs)
+			r.sampleIDs = decodeSampleIDs(ids)
 		}
 		out = append(out, r)
 	}
@@ -244,4 +245,33 @@ func (p *PipelineRow) created() *time.Time {
 	}
 	t = t.UTC()
 	return &t
+}
+
+// decodeSampleIDs decodes the stored JSON array of sample ids. The ids
+// json.Marshal wrote without any escape (no backslash anywhere: no quote,
+// control or HTML character in an id) are split directly, which is several
+// times faster than encoding/json on a large data file; anything else goes
+// through encoding/json. Unreadable text gives no ids, as before.
+func decodeSampleIDs(text string) []string {
+	if len(text) >= 2 && text[0] == '[' && text[len(text)-1] == ']' && !strings.ContainsRune(text, '\\') {
+		inner := text[1 : len(text)-1]
+		if inner == "" {
+			return []string{}
+		}
+		if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
+			ids := strings.Split(inner[1:len(inner)-1], `","`)
+			ok := true
+			for _, id := range ids {
+				ok = ok && !strings.ContainsRune(id, '"')
+			}
+			if ok {
+				return ids
+			}
+		}
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(text), &ids); err != nil {
+		return nil
+	}
+	return ids
 }

@@ -221,7 +221,7 @@ func queryRows(db *sql.DB, query, table string) ([]dbRow, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("table %s: %w", table, err)
 		}
-		r := dbRow{}
+		r := make(dbRow, len(cols))
 		for i, c := range cols {
 			if b, ok := vals[i].([]byte); ok {
 				vals[i] = string(b)

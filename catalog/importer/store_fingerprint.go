@@ -22,13 +22,13 @@ import (
 // cross-validation pipeline it refits. Equal fingerprints and equal
 // RunFingerprints give equal folders.
 func (s *Snapshot) Fingerprint(p StorePipeline) string {
-	h := sha256.New()
-	hashRow(h, p.row, "n4ws_rowid")
+	h := newRowHasher()
+	h.row("pipelines", p.row, "n4ws_rowid")
 	for _, ch := range s.d.Chains[p.ID] {
-		hashRow(h, ch)
+		h.row("chains", ch)
 	}
 	for _, id := range s.artifactIDs(p.ID) {
-		hashRow(h, s.d.Artifacts[id])
+		h.row("artifacts", s.d.Artifacts[id])
 	}
 	s.hashPreds(h, p)
 	for _, cv := range s.cvPipeline(p) {
@@ -41,18 +41,18 @@ func (s *Snapshot) Fingerprint(p StorePipeline) string {
 // RunFingerprint is a digest of what p's folder shows of its run: the
 // run's row, shown in manifest.yaml (store_run) and in no other file.
 func (s *Snapshot) RunFingerprint(p StorePipeline) string {
-	h := sha256.New()
+	h := newRowHasher()
 	if run, ok := s.d.Runs[p.RunID]; ok {
-		hashRow(h, run)
+		h.row("runs", run)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // hashPreds hashes p's prediction rows, their arrays and tombstones.
-func (s *Snapshot) hashPreds(h hash.Hash, p StorePipeline) {
+func (s *Snapshot) hashPreds(h *rowHasher, p StorePipeline) {
 	arr := s.datasetArrays(p.Dataset)
 	for _, r := range s.d.Preds[p.ID] {
-		hashRow(h, r)
+		h.row("predictions", r)
 		id := r.str("prediction_id")
 		a, ok := arr[id]
 		fmt.Fprintf(h, "arrays %t %t\x00", ok, s.tomb[id])
@@ -62,42 +62,77 @@ func (s *Snapshot) hashPreds(h hash.Hash, p StorePipeline) {
 	}
 }
 
-// hashRow hashes a row's columns in name order, each value with its type
-// (NULL, 1 and "1" hash apart).
-func hashRow(h hash.Hash, r dbRow, skip ...string) {
-	keys := make([]string, 0, len(r))
-	for k := range r {
-		if !containsStr(skip, k) {
-			keys = append(keys, k)
+// rowHasher hashes rows. A pass fingerprints every pipeline of the store,
+// so it keeps what rows of one table share: their columns in name order,
+// and one buffer that a row is encoded into before it is hashed.
+type rowHasher struct {
+	hash.Hash
+	buf  []byte
+	keys map[string][]string // table → its rows' columns, sorted
+}
+
+func newRowHasher() *rowHasher {
+	return &rowHasher{Hash: sha256.New(), keys: map[string][]string{}}
+}
+
+// row hashes r's columns (but skip) in name order, each value with its
+// type (NULL, 1 and "1" hash apart). table names the sort order to reuse.
+func (h *rowHasher) row(table string, r dbRow, skip ...string) {
+	keys := h.keys[table]
+	if !sameKeys(keys, r, skip) {
+		keys = keys[:0]
+		for k := range r {
+			if !containsStr(skip, k) {
+				keys = append(keys, k)
+			}
 		}
+		sort.Strings(keys)
+		h.keys[table] = keys
 	}
-	sort.Strings(keys)
-	var num [8]byte
+	b := h.buf[:0]
 	for _, k := range keys {
-		h.Write([]byte(k))
+		b = append(b, k...)
 		switch v := r[k].(type) {
 		case nil:
-			h.Write([]byte{0, 'n'})
+			b = append(b, 0, 'n')
 		case string:
-			binary.LittleEndian.PutUint64(num[:], uint64(len(v)))
-			h.Write([]byte{0, 's'})
-			h.Write(num[:])
-			h.Write([]byte(v))
+			b = append(b, 0, 's')
+			b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
+			b = append(b, v...)
 		case int64:
-			binary.LittleEndian.PutUint64(num[:], uint64(v))
-			h.Write([]byte{0, 'i'})
-			h.Write(num[:])
+			b = append(b, 0, 'i')
+			b = binary.LittleEndian.AppendUint64(b, uint64(v))
 		case float64:
-			binary.LittleEndian.PutUint64(num[:], math.Float64bits(v))
-			h.Write([]byte{0, 'f'})
-			h.Write(num[:])
+			b = append(b, 0, 'f')
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 		case time.Time:
-			fmt.Fprintf(h, "\x00t%s\x00", v.Format(time.RFC3339Nano))
+			b = fmt.Appendf(b, "\x00t%s\x00", v.Format(time.RFC3339Nano))
 		default:
-			fmt.Fprintf(h, "\x00?%T:%v\x00", v, v)
+			b = fmt.Appendf(b, "\x00?%T:%v\x00", v, v)
 		}
 	}
-	h.Write([]byte{0xff})
+	b = append(b, 0xff)
+	h.Write(b)
+	h.buf = b
+}
+
+// sameKeys says whether keys are exactly r's columns but skip.
+func sameKeys(keys []string, r dbRow, skip []string) bool {
+	n := len(r)
+	for _, s := range skip {
+		if _, ok := r[s]; ok {
+			n--
+		}
+	}
+	if n != len(keys) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := r[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func hashFloats(h hash.Hash, fs []float64) {

@@ -52,26 +52,29 @@ func (p *Projector) saveMappings(ctx context.Context, ms []*mapping) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error {
-		for _, m := range ms {
-			files, err := json.Marshal(m.files)
-			if err != nil || !m.filesKnown {
-				files = nil // not known: looked up before the next write
-			} else if m.files == nil {
-				files = []byte("{}")
-			}
-			m.owner = p.owner // only this workspace's pipelines are saved here
-			_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files, workspace)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
-				number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted,
-				run_fingerprint = excluded.run_fingerprint, files = excluded.files, workspace = excluded.workspace`,
-				m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted), m.runFingerprint, string(files), m.owner)
-			if err != nil {
-				return fmt.Errorf("save live_pipelines %s: %w", m.id, err)
-			}
+	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error { return p.saveMappingsTx(tx, ms) })
+}
+
+// saveMappingsTx records the mappings in tx.
+func (p *Projector) saveMappingsTx(tx *backing.Tx, ms []*mapping) error {
+	for _, m := range ms {
+		files, err := json.Marshal(m.files)
+		if err != nil || !m.filesKnown {
+			files = nil // not known: looked up before the next write
+		} else if m.files == nil {
+			files = []byte("{}")
 		}
-		return nil
-	})
+		m.owner = p.owner // only this workspace's pipelines are saved here
+		_, err = tx.Exec(`INSERT INTO live_pipelines (pipeline_id, dataset, number, folder, fingerprint, deleted, run_fingerprint, files, workspace)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET dataset = excluded.dataset,
+			number = excluded.number, folder = excluded.folder, fingerprint = excluded.fingerprint, deleted = excluded.deleted,
+			run_fingerprint = excluded.run_fingerprint, files = excluded.files, workspace = excluded.workspace`,
+			m.id, m.dataset, m.number, m.folder, m.fingerprint, deletedFlag(m.deleted), m.runFingerprint, string(files), m.owner)
+		if err != nil {
+			return fmt.Errorf("save live_pipelines %s: %w", m.id, err)
+		}
+	}
+	return nil
 }
 
 // setFile records that the folder's file (or _binaries/<name>) holds d.
@@ -114,7 +117,15 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 			return fmt.Errorf("dataset %s: %w", sp.Dataset, err)
 		}
 		name := importer.FolderName(n, sp)
-		err = p.mkdirUnique(ctx, parent.Ino, name)
+		given := *m
+		given.number, given.folder = n, name
+		given.files, given.filesKnown = nil, true // new: empty
+		err = p.opts.Store.Update(ctx, func(tx *backing.Tx) error {
+			if err := mkdirUniqueTx(tx, parent.Ino, name); err != nil {
+				return err
+			}
+			return p.saveMappingsTx(tx, []*mapping{&given}) // with the folder: a number is given once
+		})
 		if errors.Is(err, backing.ErrExists) {
 			used[n] = true // taken meanwhile by a mkdir through the mount
 			continue
@@ -122,17 +133,20 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if err != nil {
 			return err
 		}
-		m.number, m.folder = n, name
-		m.files, m.filesKnown = nil, true // new: empty
+		*m = given
 		maps[m.id] = m
-		return p.saveMapping(ctx, m)
+		return nil
 	}
 }
 
 // mkdirUnique creates runs/<ds>/<name> unless an entry already starts
 // with its "NNNN_" (the mount's mkdir rule).
 func (p *Projector) mkdirUnique(ctx context.Context, parent uint64, name string) error {
-	_, err := p.opts.Store.Mknod(ctx, parent, name, backing.NewNode{Mode: syscall.S_IFDIR | 0o755, UniquePrefix: name[:5]})
+	return p.opts.Store.Update(ctx, func(tx *backing.Tx) error { return mkdirUniqueTx(tx, parent, name) })
+}
+
+func mkdirUniqueTx(tx *backing.Tx, parent uint64, name string) error {
+	_, err := tx.Mknod(parent, name, backing.NewNode{Mode: syscall.S_IFDIR | 0o755, UniquePrefix: name[:5]})
 	return err
 }
 

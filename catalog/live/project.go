@@ -15,7 +15,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +63,7 @@ type Projector struct {
 	arrays *importer.ArraysCache // arrays/<ds>.parquet parsed, kept while unchanged
 	owner  string                // this workspace's id (workspaceID), in live_pipelines.workspace
 	stale  staleBinaries         // of the current Pass (never concurrent): prune.go
+	queue  writeQueue            // the files of the pass under way (batch.go)
 }
 
 // New prepares a projector (and its table in the index).
@@ -176,7 +176,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	// On a failure, what was written so far is recorded all the same, so
 	// that the recorded digests never lag behind the files.
 	recordSoFar := func() {
-		if err := p.saveMappings(context.WithoutCancel(ctx), changed); err != nil {
+		if err := p.commit(context.WithoutCancel(ctx), &p.queue, changed, &rep); err != nil {
 			p.log.Warn("live projection: record after a failed pass", "err", err)
 		}
 	}
@@ -204,7 +204,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 			changed = append(changed, m)
 		}
 	}
-	if err := p.saveMappings(ctx, changed); err != nil {
+	if err := p.commit(ctx, &p.queue, changed, &rep); err != nil {
 		return rep, err
 	}
 	removed, err := p.removeDeleted(ctx, maps, seen)
@@ -298,18 +298,13 @@ func (p *Projector) writeIfChanged(ctx context.Context, m *mapping, dir, name st
 	if m.files[name] == d.String() {
 		return nil
 	}
-	s, path := p.opts.Store, dir+"/"+name
 	if !m.filesKnown {
-		if a, err := s.ResolvePath(ctx, path); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == d {
+		if a, err := p.opts.Store.ResolvePath(ctx, dir+"/"+name); err == nil && !a.IsDir() && a.Size == int64(len(data)) && a.Blob == d {
 			m.setFile(name, d)
 			return nil
 		}
 	}
-	if _, err := s.WriteFile(ctx, path, bytes.NewReader(data), 0o644, mtime); err != nil {
-		return err
-	}
-	rep.Files = append(rep.Files, path)
-	m.setFile(name, d)
+	p.queue.add(queuedFile{m: m, dir: dir, name: name, key: name, data: data, d: d, mtime: mtime})
 	return nil
 }
 
@@ -323,11 +318,8 @@ func (p *Projector) binary(ctx context.Context, m *mapping, dsDir string, b impo
 	if _, ok := m.files[key]; ok {
 		return nil // there at an earlier pass
 	}
-	there, err := p.placeBinary(ctx, dsDir, b, mtime, rep)
-	if there {
-		m.setFile(key, b.Digest)
-	}
-	return err
+	p.queue.add(queuedFile{m: m, dir: dsDir + "/_binaries", name: b.Name, key: key, d: b.Digest, bin: &b, mtime: mtime})
+	return nil
 }
 
 // placeBinary makes runs/<ds>/_binaries/<name> (see binary) and says

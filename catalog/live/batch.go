@@ -151,7 +151,17 @@ func (p *Projector) writeBatch(ctx context.Context, files []queuedFile, ms []*ma
 		return nil, err
 	}
 	rep.Files = append(rep.Files, written...)
+	if len(written) > 0 {
+		p.wrote()
+	}
 	return missing, nil
+}
+
+// wrote tells Options.OnWrite that the tree changed.
+func (p *Projector) wrote() {
+	if p.opts.OnWrite != nil {
+		p.opts.OnWrite()
+	}
 }
 
 type queuedState int

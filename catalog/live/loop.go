@@ -3,9 +3,13 @@ package live
 // When passes run. Notify (called by the mount for every change of one of
 // nirs4all's files, on the FUSE request's goroutine) only records the
 // time and wakes Run, which never runs on a request's goroutine: a pass
-// starts 300 ms after the last change, at most 1.5 s after the first one
-// under sustained writes, and at once when nirs4all closed its store
-// (its -wal is gone).
+// starts 300 ms after the last change, and at once when nirs4all closed
+// its store (its -wal is gone). Under sustained writes it starts at most
+// lagBudget less the recent passes' length after the first change (never
+// sooner than 300 ms nor later than 1.5 s after it): a commit made just
+// after a pass took its snapshot waits for that pass, this delay and the
+// next pass, so cheap passes run often enough that every commit shows
+// within the 2 s goal, and costly ones are spaced out.
 //
 // A pass runs only if store.sqlite or its -wal changed since the state
 // seen just before the last pass's snapshot. That state is read where the
@@ -26,8 +30,10 @@ import (
 
 const (
 	quietDelay = 300 * time.Millisecond  // after the last change
-	maxDelay   = 1500 * time.Millisecond // after the first change, under sustained writes
+	maxDelay   = 1500 * time.Millisecond // after the first change, under sustained writes, at most
+	lagBudget  = 1600 * time.Millisecond // from a commit to its folder, the goal (2 s) less a margin
 	retryDelay = 2 * time.Second         // after a failed pass
+	recentPass = 3                       // passes whose length sets the delay
 )
 
 type loopState struct {
@@ -37,9 +43,11 @@ type loopState struct {
 	pending  bool
 	first    time.Time // of the changes not yet looked at
 	last     time.Time
-	walEvent bool    // a change of store.sqlite-wal among them (nirs4all may have closed)
-	seen     dbState // the store's files just before the last successful pass
-	passed   bool    // seen is set
+	walEvent bool                      // a change of store.sqlite-wal among them (nirs4all may have closed)
+	seen     dbState                   // the store's files just before the last successful pass
+	passed   bool                      // seen is set
+	took     [recentPass]time.Duration // the last passes' lengths, a ring
+	tookNext int
 }
 
 func newLoopState() loopState { return loopState{wake: make(chan struct{}, 1)} }
@@ -107,7 +115,7 @@ func (p *Projector) due() (time.Duration, bool) {
 	}
 	now := time.Now()
 	at := last.Add(quietDelay)
-	if lim := first.Add(maxDelay); lim.Before(at) {
+	if lim := first.Add(p.loop.sustainedDelay()); lim.Before(at) {
 		at = lim
 	}
 	if d := at.Sub(now); d > 0 {
@@ -117,6 +125,19 @@ func (p *Projector) due() (time.Duration, bool) {
 		return d, false
 	}
 	return 0, p.dropIfSeen(seen, passed)
+}
+
+// sustainedDelay is how long after the first of sustained changes a pass
+// starts: lagBudget less the longest of the recent passes, within
+// [quietDelay, maxDelay].
+func (l *loopState) sustainedDelay() time.Duration {
+	l.mu.Lock()
+	var longest time.Duration
+	for _, d := range l.took {
+		longest = max(longest, d)
+	}
+	l.mu.Unlock()
+	return min(maxDelay, max(quietDelay, lagBudget-longest))
 }
 
 // dropIfSeen clears the pending changes and says false when the store's
@@ -147,11 +168,14 @@ func (p *Projector) passOnce(ctx context.Context) {
 	before := p.dbState()
 	start := time.Now()
 	rep, err := p.Pass(ctx)
+	took := time.Since(start)
 	l.mu.Lock()
 	if err != nil {
 		l.markLocked(time.Now().Add(retryDelay-quietDelay), false)
 	} else {
 		l.seen, l.passed = before, true
+		l.took[l.tookNext%recentPass] = took
+		l.tookNext++
 	}
 	l.mu.Unlock()
 	if err != nil {
@@ -160,7 +184,7 @@ func (p *Projector) passOnce(ctx context.Context) {
 	}
 	if len(rep.Written)+len(rep.Removed) > 0 {
 		p.log.Info("live projection", "pipelines", rep.Pipelines, "written", len(rep.Written),
-			"files", len(rep.Files), "removed", len(rep.Removed), "dur", time.Since(start))
+			"files", len(rep.Files), "removed", len(rep.Removed), "dur", took, "snapshot", rep.Snapshot)
 	}
 }
 

@@ -102,6 +102,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		}
 		if err := p.mkdirUnique(ctx, parent.Ino, m.folder); err == nil {
 			m.files, m.filesKnown = nil, true // made again: empty
+			p.wrote()
 			return nil
 		} else if !errors.Is(err, backing.ErrExists) {
 			return err
@@ -135,6 +136,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		}
 		*m = given
 		maps[m.id] = m
+		p.wrote() // the folder shows at once, its files at the end of the pass
 		return nil
 	}
 }

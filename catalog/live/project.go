@@ -51,7 +51,12 @@ type Options struct {
 	// one that runs it in another process: SQLite cannot open a file of
 	// a mount served by its own process (see importer.BackupStore).
 	Snapshot func(ctx context.Context, db, dst string) error
-	Logger   *slog.Logger
+	// OnWrite, if set, is called after each index write that changes the
+	// tree (a folder reserved, a pass's files, folders removed), so that
+	// a mount shows it without waiting for its change poller. It must
+	// not block.
+	OnWrite func()
+	Logger  *slog.Logger
 }
 
 // Projector keeps runs/ in step with a workspace's store.sqlite.
@@ -124,6 +129,7 @@ type Report struct {
 	Removed   []string // runs/<ds>/<folder> of pipelines nirs4all deleted
 	Stale     []string // files the projection wrote and no longer produces, removed
 	Notes     []string
+	Snapshot  time.Duration // of the pass's time, taking and reading the snapshot
 }
 
 // mapping is one live_pipelines row.
@@ -153,10 +159,12 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	}
 	defer os.RemoveAll(tmp)
 	snapFile := filepath.Join(tmp, "store.sqlite")
+	start := time.Now()
 	if err := p.opts.Snapshot(ctx, db, snapFile); err != nil {
 		return rep, fmt.Errorf("snapshot %s: %w", db, err)
 	}
 	snap, err := importer.LoadSnapshotFile(snapFile, os.DirFS(p.opts.Workspace))
+	rep.Snapshot = time.Since(start)
 	if errors.Is(err, importer.ErrNotWorkspace) {
 		return rep, nil // not (yet) a nirs4all store: no pipelines table
 	}
@@ -209,6 +217,9 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	}
 	removed, err := p.removeDeleted(ctx, maps, seen)
 	rep.Removed = removed
+	if len(removed) > 0 {
+		p.wrote()
+	}
 	rep.Notes = append(rep.Notes, snap.Notes()...)
 	if err != nil {
 		return rep, err

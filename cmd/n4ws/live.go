@@ -15,6 +15,7 @@ import (
 	"github.com/n4ws/n4ws/backing"
 	"github.com/n4ws/n4ws/catalog/importer"
 	"github.com/n4ws/n4ws/catalog/live"
+	"github.com/n4ws/n4ws/vfs"
 )
 
 // projection is the live projection of the store.sqlite nirs4all writes at
@@ -24,6 +25,7 @@ type projection struct {
 	proj   *live.Projector
 	cancel context.CancelFunc // set by start
 	done   chan struct{}      // closed when Run returned; set by start
+	shown  chan struct{}      // buffered 1: the projector wrote (showWrites)
 }
 
 const (
@@ -36,6 +38,9 @@ const (
 	// projection once cancelled (a child stuck on the mount may need the
 	// mount to be gone before it can die): the exit never waits for it.
 	stopTimeout = 5 * time.Second
+	// applyTimeout bounds one ask of showWrites; the change poller shows
+	// the writes anyway.
+	applyTimeout = 2 * time.Second
 )
 
 // newProjection prepares the projection of the workspace mounted at mnt,
@@ -48,12 +53,40 @@ func newProjection(ctx context.Context, dir, mnt, statDir string) (*projection, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := live.New(ctx, live.Options{Store: s, Workspace: mnt, StatDir: statDir, Snapshot: snapshotInChild, Logger: slog.Default()})
+	pr := &projection{store: s, shown: make(chan struct{}, 1)}
+	pr.proj, err = live.New(ctx, live.Options{Store: s, Workspace: mnt, StatDir: statDir, Snapshot: snapshotInChild,
+		OnWrite: pr.wrote, Logger: slog.Default()})
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	return &projection{store: s, proj: p}, nil
+	return pr, nil
+}
+
+// wrote is the projector's OnWrite: it never blocks (showWrites asks).
+func (p *projection) wrote() {
+	select {
+	case p.shown <- struct{}{}:
+	default:
+	}
+}
+
+// showWrites has the mount apply the projector's writes to the kernel's
+// caches as soon as they commit (vfs.WaitForMount, through the mount's
+// apply socket), rather than at its change poller's next look, up to
+// 300 ms later: the lag from nirs4all's commit to its folder is a goal.
+// Writes made while it asks are covered by the next ask.
+func (p *projection) showWrites(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.shown:
+			if err := vfs.WaitForMount(p.store.Dir(), applyTimeout); err != nil && ctx.Err() == nil {
+				slog.Debug("live projection: the mount did not apply its writes at once", "err", err)
+			}
+		}
+	}
 }
 
 // notify is the mount's OnNativeChange hook: it never blocks.
@@ -68,6 +101,7 @@ func (p *projection) start(ctx context.Context) {
 		defer close(p.done)
 		p.proj.Run(ctx)
 	}()
+	go p.showWrites(ctx)
 }
 
 // stop cancels the projector (a snapshot child is killed), waits for it

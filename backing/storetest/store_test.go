@@ -117,6 +117,19 @@ func TestStoreOnEveryEngine(t *testing.T) {
 	}
 }
 
+// twoMachines makes two store folders of the servers' team store, as two
+// machines sharing it would have.
+func (sv *servers) twoMachines(t *testing.T) (d backing.Description, dirA, dirB string) {
+	d = sv.description(t)
+	dirA, dirB = t.TempDir(), t.TempDir()
+	for _, dir := range []string{dirA, dirB} {
+		if _, err := backing.InitTeam(context.Background(), dir, d); err != nil {
+			t.Fatalf("init %s: %v", dir, err)
+		}
+	}
+	return d, dirA, dirB
+}
+
 func open(t *testing.T, dir string) *backing.Store {
 	return openOpts(t, dir, backing.Options{})
 }
@@ -329,13 +342,7 @@ func extension(t *testing.T, s *backing.Store) {
 func TestTeamStoreTwoFolders(t *testing.T) {
 	sv := startServers(t)
 	ctx := context.Background()
-	d := sv.description(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	for _, dir := range []string{dirA, dirB} {
-		if _, err := backing.InitTeam(ctx, dir, d); err != nil {
-			t.Fatalf("init %s: %v", dir, err)
-		}
-	}
+	d, dirA, dirB := sv.twoMachines(t)
 	a, b := open(t, dirA), open(t, dirB)
 	large := bytes.Repeat([]byte("n4ws"), 100<<10)
 	if _, err := a.MkdirAll(ctx, "runs/corn", 0o755); err != nil {

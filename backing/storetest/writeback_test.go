@@ -20,13 +20,7 @@ import (
 func TestTeamWritebackWhileS3Down(t *testing.T) {
 	sv := startServers(t)
 	ctx := context.Background()
-	d := sv.description(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	for _, dir := range []string{dirA, dirB} {
-		if _, err := backing.InitTeam(ctx, dir, d); err != nil {
-			t.Fatalf("init %s: %v", dir, err)
-		}
-	}
+	_, dirA, dirB := sv.twoMachines(t)
 	a, b := openOpts(t, dirA, backing.Options{Writeback: true}), open(t, dirB)
 	if _, err := a.MkdirAll(ctx, "runs/corn", 0o755); err != nil {
 		t.Fatal(err)
@@ -110,13 +104,7 @@ func staged(t *testing.T, dir string) int {
 func TestTeamWritebackResumeChecksBytes(t *testing.T) {
 	sv := startServers(t)
 	ctx := context.Background()
-	d := sv.description(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	for _, dir := range []string{dirA, dirB} {
-		if _, err := backing.InitTeam(ctx, dir, d); err != nil {
-			t.Fatalf("init %s: %v", dir, err)
-		}
-	}
+	_, dirA, dirB := sv.twoMachines(t)
 	good := bytes.Repeat([]byte("good"), 32<<10)
 	bad := bytes.Repeat([]byte("bad!"), 32<<10)
 	dBad := backing.Digest(sha256.Sum256(bad))

@@ -2,7 +2,6 @@ package backing_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,10 +23,10 @@ func TestBulkFoldersAndSmallFiles(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.CreateSmallFile(dir.Ino, "metrics.json", 0o644, []byte(`{"rmse": 1}`), mtime); err != nil {
+			if _, err := tx.WriteData(dir.Ino, "metrics.json", []byte(`{"rmse": 1}`), 0o644, mtime); err != nil {
 				return err
 			}
-			if _, err := tx.CreateSmallFile(dir.Ino, "empty", 0o600, nil, mtime); err != nil {
+			if _, err := tx.WriteData(dir.Ino, "empty", nil, 0o600, mtime); err != nil {
 				return err
 			}
 		}
@@ -72,12 +71,5 @@ func TestBulkFoldersAndSmallFiles(t *testing.T) {
 	})
 	if !errors.Is(err, backing.ErrExists) {
 		t.Errorf("mkdir of a taken name: %v, want ErrExists", err)
-	}
-	err = s.Update(ctx, func(tx *backing.Tx) error {
-		_, err := tx.CreateSmallFile(dsDir.Ino, "big", 0o644, []byte(strings.Repeat("x", 1<<20)), mtime)
-		return err
-	})
-	if !errors.Is(err, backing.ErrInvalid) {
-		t.Errorf("a 1 MiB small file: %v, want ErrInvalid", err)
 	}
 }

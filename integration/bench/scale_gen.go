@@ -112,7 +112,7 @@ func writeGenFolder(tx *backing.Tx, dsIno uint64, ds string, i int, blobs []back
 	}
 	mtime := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 	for _, f := range genSmallFiles {
-		if _, err := tx.CreateSmallFile(folder.Ino, f.name, 0o644, f.data(ds, i, rng), mtime); err != nil {
+		if _, err := tx.WriteData(folder.Ino, f.name, f.data(ds, i, rng), 0o644, mtime); err != nil {
 			return err
 		}
 	}

@@ -52,32 +52,24 @@ func (s *Store) ResolvePath(ctx context.Context, p string) (Attr, error) {
 
 // MkdirAll creates directory p and any missing parents with permission
 // bits mode (used as given: the caller applies its umask), and returns the
-// attributes of p. Existing directories are left as they are.
+// attributes of p. Existing directories are left as they are. A path that
+// exists costs reads only (answered from what is known during an index
+// outage); missing folders are made in one write transaction (Tx.MkdirAll).
 func (s *Store) MkdirAll(ctx context.Context, p string, mode uint32) (Attr, error) {
-	a, err := s.GetAttr(ctx, RootIno)
-	if err != nil {
+	a, err := s.ResolvePath(ctx, p)
+	switch {
+	case err == nil && !a.IsDir():
+		return a, fmt.Errorf("mkdir -p %q: %w", p, ErrNotDir)
+	case err == nil:
+		return a, nil
+	case !errors.Is(err, ErrNotFound):
 		return a, fmt.Errorf("mkdir -p %q: %w", p, err)
 	}
-	for _, name := range splitPath(p) {
-		if !a.IsDir() {
-			return a, fmt.Errorf("mkdir -p %q: %w", p, ErrNotDir)
-		}
-		next, err := s.Lookup(ctx, a.Ino, name)
-		if errors.Is(err, ErrNotFound) {
-			next, err = s.Mknod(ctx, a.Ino, name, s.newNode(syscall.S_IFDIR|mode&0o7777))
-			if errors.Is(err, ErrExists) { // another writer made it meanwhile
-				next, err = s.Lookup(ctx, a.Ino, name)
-			}
-		}
-		if err != nil {
-			return a, fmt.Errorf("mkdir -p %q: %w", p, err)
-		}
-		a = next
-	}
-	if !a.IsDir() {
-		return a, fmt.Errorf("mkdir -p %q: %w", p, ErrNotDir)
-	}
-	return a, nil
+	err = s.update(ctx, func(tx *txn) error {
+		a, err = (&Tx{tx}).MkdirAll(p, mode)
+		return err
+	})
+	return a, err
 }
 
 // newNode describes a node owned by the calling user.

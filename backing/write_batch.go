@@ -61,6 +61,9 @@ func (tx *Tx) MkdirAll(p string, mode uint32) (Attr, error) {
 		}
 		next, err := tx.lookup(a.Ino, name)
 		if err == ErrNotFound {
+			if err := checkName(name); err != nil {
+				return a, fmt.Errorf("mkdir -p %q: %w", p, err)
+			}
 			next, err = tx.mknod(a.Ino, name, tx.s.newNode(syscall.S_IFDIR|mode&0o7777), 0)
 		}
 		if err != nil {

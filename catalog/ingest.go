@@ -32,13 +32,21 @@ type pipelineRecord struct {
 	errors   []ParseError
 }
 
+// The files of a pipeline folder the catalog reads: only these are
+// listed, so a folder that also holds thousands of other files costs the
+// same to ingest.
+var (
+	recognisedNames    = []string{"error.log", "metrics.json", "predictions.csv", "pipeline.json", "manifest.yaml"}
+	recognisedPrefixes = []string{"folds_"}
+)
+
 // readPipeline reads and parses the recognised files of a pipeline folder.
 // A file that cannot be parsed is recorded as an error; it never fails the
 // refresh.
 func (c *Catalog) readPipeline(ctx context.Context, ref pipelineRef) (*pipelineRecord, error) {
 	rec := &pipelineRecord{ref: ref}
 	rec.number, rec.name, rec.hash, _ = nirs4all.ParsePipelineID(ref.pid)
-	names, attrs, err := c.store.ReadDirPlus(ctx, ref.ino)
+	names, attrs, err := c.store.ReadDirPicked(ctx, ref.ino, recognisedNames, recognisedPrefixes)
 	if err != nil {
 		return nil, err
 	}

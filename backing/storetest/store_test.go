@@ -113,7 +113,11 @@ func TestStoreOnEveryEngine(t *testing.T) {
 		}},
 	}
 	for _, c := range combos {
-		t.Run(c.name, func(t *testing.T) { workload(t, c.open(t)) })
+		t.Run(c.name, func(t *testing.T) {
+			s := c.open(t)
+			workload(t, s)
+			pickedListing(t, s)
+		})
 	}
 }
 

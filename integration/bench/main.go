@@ -18,7 +18,9 @@
 // to a dataset, default 1000, at most 9,998) and reports mount start, find, the mount's RSS,
 // ls -l of one dataset and the computed files' refresh after one new pipeline
 // (scale.go); BENCH_SCALE_STORE=<store dir> measures a store an earlier run
-// generated (kept with BENCH_KEEP=1) instead of generating one.
+// generated (kept with BENCH_KEEP=1) instead of generating one, and with it
+// BENCH_SCALE_CATALOG_DATASETS=N first grows its catalog to N datasets by
+// copying its large datasets' rows as deleted runs (scale_clone.go).
 //
 // Then it runs the catalog workloads (catalog.go), in a store and mount of
 // their own: BENCH_CATALOG=0 skips them, BENCH_CATALOG=only runs only them.
@@ -155,8 +157,11 @@ func (b *bench) scaleExit(ctx context.Context, m *mount) int {
 			reuse := os.Getenv("BENCH_SCALE_STORE")
 			if reuse != "" {
 				m.store = reuse
+				err = cloneCatalog(ctx, reuse)
 			}
-			err = b.runScale(ctx, m, n, per, reuse != "")
+			if err == nil {
+				err = b.runScale(ctx, m, n, per, reuse != "")
+			}
 		}
 	}
 	if err != nil {

@@ -12,7 +12,9 @@
 // BENCH_KEEP=1 keeps the temp dir (store, mount.log) after the run;
 // BENCH_ONLY=<text>[,<text>...] runs only the workloads whose name contains one of them;
 // BENCH_CPUPROFILE=<file> runs the mount under --cpuprofile;
-// BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go).
+// BENCH_TEAM=1 adds the small- and large-file rows on a team store (team.go);
+// BENCH_LOOPBACK=0 leaves out go-fuse's loopback example, the FUSE floor
+// measured beside them (loopback.go).
 //
 // BENCH_SCALE=N instead generates N pipeline folders directly in a store (BENCH_SCALE_PER_DATASET
 // to a dataset, default 1000, at most 9,998) and reports mount start, find, the mount's RSS,
@@ -123,7 +125,18 @@ func run() int {
 		{"native", native, native, native, func(context.Context) error { return dropCaches() }},
 		{"mount", onMount, m.dir, filepath.Join(m.store, "blobs"), m.cold},
 	}
+	lb, err := startLoopback(ctx, base)
+	if err != nil {
+		return fail(err)
+	}
+	defer lb.down() // on any early return; a no-op once down
+	if lb != nil {
+		targets = append(targets, lb.target())
+	}
 	rows, runErr := b.measureAll(ctx, targets, coldOK, why)
+	if err := lb.down(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
 	fmt.Println()
 	printTable(os.Stdout, rows)
 	printPassthrough(m)
@@ -132,7 +145,7 @@ func run() int {
 	}
 	doc.add("Mount against a native folder", fmt.Sprintf("%d MiB sequential file, %d small files, %d pipeline folders; "+
 		"warm rows and create are the best of several runs, the sequential cold read the median of 3, other rows one run. %s.",
-		b.sizeMB, b.files, b.pipelines, passthroughSummary(m)), markdownTable(rows))
+		b.sizeMB, b.files, b.pipelines, passthroughSummary(m))+loopbackSummary(lb), markdownTable(rows))
 	if wantTeam() {
 		m.cleanup() // one mount at a time: the team rows do not share the machine with it
 		if err := b.teamTable(ctx, base, m.bin, rows, coldOK, why, doc); err != nil {
@@ -183,7 +196,8 @@ func catalogExit(err error, doc *benchDoc) int {
 	return 0
 }
 
-// measureAll runs every workload on both sides, native first, and returns
+// measureAll runs every workload on each side, native first, then the
+// mount and the go-fuse loopback when there is one, and returns
 // the rows measured so far even when one fails.
 func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, why string) ([]row, error) {
 	var rows []row
@@ -196,7 +210,7 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 			rows = append(rows, row{w: w, note: "cold unavailable (" + why + ")"})
 			continue
 		}
-		var got [2]float64
+		var got [3]float64 // native, mount, loopback
 		for i, t := range targets {
 			if w.goal.mountOnly && t.name != "mount" {
 				continue
@@ -208,7 +222,7 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 			}
 			got[i] = v
 		}
-		rows = append(rows, row{w: w, native: got[0], mount: got[1]})
+		rows = append(rows, row{w: w, native: got[0], mount: got[1], loop: got[2]})
 	}
 	return rows, nil
 }

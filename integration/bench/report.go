@@ -44,7 +44,8 @@ func (g goal) met(ratio float64) bool {
 type row struct {
 	w             workload
 	native, mount float64
-	note          string // set when the row was not measured
+	loop          float64 // go-fuse's loopback example; 0 when not measured
+	note          string  // set when the row was not measured
 }
 
 // ratio is mount/native: for a throughput it is the mount's share of native
@@ -73,12 +74,41 @@ func (r row) cells(x string) [5]string {
 		r.w.goal.String(), verdict}
 }
 
+// loopCells are the loopback's figure and its ratio to native, "-" when
+// it was not measured.
+func (r row) loopCells(x string) [2]string {
+	if r.loop == 0 || r.note != "" || r.w.goal.mountOnly {
+		return [2]string{"-", "-"}
+	}
+	return [2]string{format(r.loop, r.w.unit), fmt.Sprintf("%.2f%s", r.loop/r.native, x)}
+}
+
+// hasLoop reports whether any row has a loopback figure (a column then).
+func hasLoop(rows []row) bool {
+	for _, r := range rows {
+		if r.loop != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func printTable(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tnative\tmount\tratio\tgoal\t")
+	loop := hasLoop(rows)
+	if loop {
+		fmt.Fprintln(tw, "workload\tnative\tmount\tratio\tgoal\t\tloopback\tloopback ratio\t")
+	} else {
+		fmt.Fprintln(tw, "workload\tnative\tmount\tratio\tgoal\t")
+	}
 	for _, r := range rows {
 		c := r.cells("x")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.w.name, c[0], c[1], c[2], c[3], c[4])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", r.w.name, c[0], c[1], c[2], c[3], c[4])
+		if loop {
+			l := r.loopCells("x")
+			fmt.Fprintf(tw, "\t%s\t%s", l[0], l[1])
+		}
+		fmt.Fprintln(tw, "\t")
 	}
 	tw.Flush()
 }

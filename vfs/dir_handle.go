@@ -56,7 +56,7 @@ func (h *dirHandle) load(ctx context.Context) syscall.Errno {
 	if h.loaded {
 		return 0
 	}
-	names, attrs, err := h.dir.fsys.store.ReadDirPlus(ctx, h.dir.ino())
+	names, attrs, err := h.dir.fsys.readDirPlus(ctx, h.dir.ino())
 	if err != nil {
 		return h.dir.fsys.toErrno("readdir", h.dir.ino(), err)
 	}

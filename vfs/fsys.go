@@ -34,8 +34,9 @@ type fsys struct {
 	// has seen; a knownContent filled before the last one is stale.
 	changes atomic.Uint64
 
-	listings listingCache // a few folders' entries, for lookups (lookup_cache.go)
-	purges   purgeQueue   // forgotten unlinked nodes to delete (purge_queue.go)
+	listings   listingCache // a few folders' entries, for lookups (lookup_cache.go)
+	bigListing bigListing   // the last large folder listed, for the next readdir (readdir_cache.go)
+	purges     purgeQueue   // forgotten unlinked nodes to delete (purge_queue.go)
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle

@@ -138,20 +138,10 @@ func fsOf(dir string) string {
 // markdownTable is the file-system table of printTable as Markdown.
 func markdownTable(rows []row) string {
 	var b strings.Builder
-	loop := hasLoop(rows)
-	if loop {
-		b.WriteString("| workload | native | n4ws | ratio | goal | | go-fuse loopback | loopback ratio |\n|---|---|---|---|---|---|---|---|\n")
-	} else {
-		b.WriteString("| workload | native | n4ws | ratio | goal | |\n|---|---|---|---|---|---|\n")
-	}
-	for _, r := range rows {
-		c := r.cells("×")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", r.w.name, c[0], c[1], c[2], c[3], c[4])
-		if loop {
-			l := r.loopCells("×")
-			fmt.Fprintf(&b, " %s | %s |", l[0], l[1])
-		}
-		b.WriteString("\n")
+	header, lines := fsTableColumns(rows, "×", "n4ws")
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n|" + strings.Repeat("---|", len(header)) + "\n")
+	for _, l := range lines {
+		b.WriteString("| " + strings.Join(l, " | ") + " |\n")
 	}
 	return b.String()
 }

@@ -64,6 +64,12 @@ func run() int {
 	parquetwBin := flag.String("parquetw", "", "the nirs4all stand-in's Parquet writer (default: go build "+module+"/integration/testdata/nirs4all_standin/parquetw)")
 	standinPy := flag.String("standin", "", "the nirs4all stand-in, standin.py (default: found from go env GOMOD)")
 	flag.Parse()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		// Every mode mounts (n4ws, and go-fuse's loopback beside it):
+		// say so at once rather than fail later inside a mount's log.
+		return fail(fmt.Errorf("/dev/fuse is missing (%v): make bench mounts n4ws and go-fuse's loopback "+
+			"through FUSE; load the fuse module (modprobe fuse) or run it where /dev/fuse exists", err))
+	}
 	catMode, err := catalogMode()
 	if err != nil {
 		return fail(err)

@@ -127,10 +127,7 @@ func run() int {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease") // passthrough needs 6.9+
 	fmt.Printf("n4ws bench: %d MiB, %d files, kernel %s\nnative %s\nmount  %s (store %s)\n",
 		b.sizeMB, b.files, strings.TrimSpace(string(kernel)), native, onMount, m.store)
-	targets := []target{
-		{"native", native, native, native, func(context.Context) error { return dropCaches() }},
-		{"mount", onMount, m.dir, filepath.Join(m.store, "blobs"), m.cold},
-	}
+	targets := []target{{"native", native, native, native, func(context.Context) error { return dropCaches() }}}
 	lb, err := startLoopback(ctx, base)
 	if err != nil {
 		return fail(err)
@@ -139,6 +136,7 @@ func run() int {
 	if lb != nil {
 		targets = append(targets, lb.target())
 	}
+	targets = append(targets, target{"mount", onMount, m.dir, filepath.Join(m.store, "blobs"), m.cold})
 	rows, runErr := b.measureAll(ctx, targets, coldOK, why)
 	if err := lb.down(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -202,8 +200,8 @@ func catalogExit(err error, doc *benchDoc) int {
 	return 0
 }
 
-// measureAll runs every workload on each side, native first, then the
-// mount and the go-fuse loopback when there is one, and returns
+// measureAll runs every workload on each side in the order given (native,
+// the go-fuse loopback when there is one, then the mount), and returns
 // the rows measured so far even when one fails.
 func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, why string) ([]row, error) {
 	var rows []row
@@ -216,8 +214,8 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 			rows = append(rows, row{w: w, note: "cold unavailable (" + why + ")"})
 			continue
 		}
-		var got [3]float64 // native, mount, loopback
-		for i, t := range targets {
+		got := map[string]float64{} // by target name; 0 when not run
+		for _, t := range targets {
 			if w.goal.mountOnly && t.name != "mount" {
 				continue
 			}
@@ -226,9 +224,9 @@ func (b *bench) measureAll(ctx context.Context, targets []target, coldOK bool, w
 			if err != nil {
 				return rows, fmt.Errorf("%s on %s: %w", w.name, t.name, err)
 			}
-			got[i] = v
+			got[t.name] = v
 		}
-		rows = append(rows, row{w: w, native: got[0], mount: got[1], loop: got[2]})
+		rows = append(rows, row{w: w, native: got["native"], mount: got["mount"], loop: got["loopback"]})
 	}
 	return rows, nil
 }

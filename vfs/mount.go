@@ -32,6 +32,13 @@ type Options struct {
 	Passthrough bool // read blobs through FUSE passthrough when the kernel allows it
 	Durable     bool // fsync content on every close (the store does it; kept for the log line)
 	DebugFUSE   bool // log every FUSE request
+	// NodeBudget is how many stored nodes the kernel may keep before the
+	// mount asks it to forget some (node_budget.go): 0 means
+	// DefaultNodeBudget, a negative number no budget.
+	NodeBudget int
+	// onTrim, for tests, is told how many stored nodes the kernel knows at
+	// each check of the budget.
+	onTrim func(known int)
 	// Catalog computes the nirs4all views (best files, exports, Parquet).
 	// Without one the mount serves the stored tree alone.
 	Catalog *catalog.Catalog
@@ -131,6 +138,12 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	}
 	go f.watchChanges(ctx, seq, changed, applyReqs)
 	go f.runPurger(ctx)
+	if budget := opts.NodeBudget; budget >= 0 {
+		if budget == 0 {
+			budget = DefaultNodeBudget
+		}
+		go f.trimNodes(ctx, budget, opts.onTrim)
+	}
 	if cat != nil {
 		go f.refreshCatalog(ctx)
 	}

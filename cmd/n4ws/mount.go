@@ -31,6 +31,7 @@ type mountFlags struct {
 	durable     bool
 	writeback   bool
 	debugFUSE   bool
+	nodeBudget  int
 	readyFD     int
 	cpuProfile  string
 	memProfile  string
@@ -66,6 +67,7 @@ fusermount3 -u, or SIGINT/SIGTERM.`,
 	cmd.Flags().BoolVar(&f.durable, "durable", false, "fsync every file's content on close (slower; survives power cuts)")
 	cmd.Flags().BoolVar(&f.writeback, "writeback", false, "team store: close returns once new content is staged on this machine; uploads go on in the background (fsync waits for them)")
 	cmd.Flags().BoolVar(&f.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	cmd.Flags().IntVar(&f.nodeBudget, "node-budget", vfs.DefaultNodeBudget, "files and folders the kernel may keep known before the mount asks it to forget some (about 1 KB of memory each); 0: no limit")
 	cmd.Flags().IntVar(&f.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	cmd.Flags().MarkHidden("ready-fd")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the mount process to this file (for pprof)")
@@ -171,7 +173,7 @@ func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
 	server, err := vfs.Mount(bg, mnt, store, vfs.Options{
 		Logger: slog.Default(), AllowOther: f.allowOther, Passthrough: f.passthrough == "auto",
 		Durable: f.durable, DebugFUSE: f.debugFUSE, Catalog: cat,
-		OnNativeChange: proj.notify,
+		OnNativeChange: proj.notify, NodeBudget: nodeBudget(f.nodeBudget),
 	})
 	if err != nil {
 		proj.stop()
@@ -258,4 +260,13 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// nodeBudget maps --node-budget to vfs.Options.NodeBudget: 0 on the
+// command line is no limit (vfs: a negative number).
+func nodeBudget(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }

@@ -86,9 +86,15 @@ func (s *Store) ReadDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, 
 }
 
 func (s *Store) readDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, error) {
+	return s.queryDirPlus(ctx, ino, "", ino)
+}
+
+// queryDirPlus lists the children of ino that match the extra condition
+// where (with its args after ino's), names and attributes in name order.
+func (s *Store) queryDirPlus(ctx context.Context, ino uint64, where string, args ...any) ([]string, []Attr, error) {
 	rows, err := s.rdb.QueryContext(ctx,
 		`SELECT e.name, `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
-		 WHERE e.parent = ? ORDER BY e.name`, ino)
+		 WHERE e.parent = ?`+where+` ORDER BY e.name`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
 	}
@@ -107,7 +113,10 @@ func (s *Store) readDirPlus(ctx context.Context, ino uint64) ([]string, []Attr, 
 			return nil, nil, ctx.Err()
 		}
 	}
-	return names, attrs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
+	}
+	return names, attrs, nil
 }
 
 // Path returns the slash-separated path of node ino from the root, for

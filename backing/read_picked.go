@@ -2,7 +2,6 @@ package backing
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -33,28 +32,7 @@ func (s *Store) ReadDirPicked(ctx context.Context, ino uint64, names, prefixes [
 			args = append(args, []byte(p))
 		}
 	}
-	rows, err := s.rdb.QueryContext(ctx,
-		`SELECT e.name, `+prefixed("n.", nodeColumns)+` FROM entries e JOIN nodes n ON n.ino = e.child
-		 WHERE e.parent = ? AND (`+strings.Join(where, " OR ")+`) ORDER BY e.name`, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
-	}
-	defer rows.Close()
-	var outNames []string
-	var attrs []Attr
-	for rows.Next() {
-		var name []byte
-		a, err := scanAttr(rows, &name)
-		if err != nil {
-			return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
-		}
-		outNames = append(outNames, string(name))
-		attrs = append(attrs, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("readdir %d: %w", ino, err)
-	}
-	return outNames, attrs, nil
+	return s.queryDirPlus(ctx, ino, " AND ("+strings.Join(where, " OR ")+")", args...)
 }
 
 // prefixEnd is the smallest byte string greater than every string that

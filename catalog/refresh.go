@@ -178,8 +178,9 @@ func (c *Catalog) plan(ctx context.Context, dirty []backing.DirtyDir, full bool)
 			p.datasets[ds] = true
 		}
 	}
+	paths := newPlanPaths(c.store)
 	for _, d := range dirty {
-		path, err := c.store.Path(ctx, d.Ino)
+		path, err := paths.path(ctx, d.Ino)
 		if errors.Is(err, backing.ErrNotFound) {
 			continue // removed since: its parent is dirty too
 		}

@@ -6,8 +6,9 @@ import (
 	"github.com/n4ws/n4ws/backing"
 )
 
-// planPaths resolves the paths of a refresh plan's dirty folders,
-// remembering every folder met on the way up. Dirty folders of a deep tree
+// planPaths resolves the paths of dirty folders, for a refresh plan and
+// for the pending folders `n4ws status` lists, remembering every folder
+// met on the way up. Dirty folders of a deep tree
 // share their ancestors: resolving each from the root was quadratic in the
 // depth (1,000 nested folders made 500,000 queries, seconds during which
 // the mount's reads of computed files wait for the refresh).
@@ -16,8 +17,8 @@ type planPaths struct {
 	known map[uint64]string // folder → its path, cut after planDepth components
 }
 
-// planDepth is how many components of a path a plan looks at
-// (runs/<dataset>/<pipeline>, and whether there is more below).
+// planDepth is how many components of a path a plan (or pendingKind)
+// looks at (runs/<dataset>/<pipeline>, and whether there is more below).
 const planDepth = 4
 
 func newPlanPaths(s *backing.Store) *planPaths {

@@ -198,8 +198,9 @@ func (c *Catalog) PendingDirs(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	out := []string{}
+	paths := newPlanPaths(c.store) // pendingKind looks at 3 components at most
 	for _, d := range dirty {
-		p, err := c.store.Path(ctx, d.Ino)
+		p, err := paths.path(ctx, d.Ino)
 		if errors.Is(err, backing.ErrNotFound) {
 			continue // removed since; its parent is pending too
 		}

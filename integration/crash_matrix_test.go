@@ -3,8 +3,10 @@
 package integration
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -202,9 +204,53 @@ func killWhileWriting(t *testing.T, dir, mode string, seed uint64, delay time.Du
 	t.Logf("%s: killed the daemon after %v: %s", mode, delay, strings.TrimSpace(stderr.String()))
 }
 
+// pipelineTestRMSE is the test RMSE the catalog ranks a pipeline folder
+// by: metrics.json's when it is complete, else the one its predictions.csv
+// gives (a pipeline killed between closing predictions.csv and writing
+// metrics.json still has a score). No predictions.csv, or an empty one:
+// not a candidate.
+func pipelineTestRMSE(t *testing.T, dir string) (float64, bool) {
+	t.Helper()
+	preds, err := os.ReadFile(filepath.Join(dir, "predictions.csv"))
+	if err != nil || len(preds) == 0 { // empty: created, killed before its close
+		return 0, false
+	}
+	var m struct {
+		Test struct{ RMSE *float64 } `json:"test"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err == nil && json.Unmarshal(b, &m) == nil && m.Test.RMSE != nil {
+		return *m.Test.RMSE, true
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(preds))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("%s/predictions.csv: a closed file that does not parse: %v", dir, err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	sum, n := 0.0, 0
+	for _, r := range rows[1:] {
+		if r[col["partition"]] != "test" {
+			continue
+		}
+		yt, err1 := strconv.ParseFloat(r[col["y_true"]], 64)
+		yp, err2 := strconv.ParseFloat(r[col["y_pred"]], 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s/predictions.csv: row %v", dir, r)
+		}
+		sum, n = sum+(yp-yt)*(yp-yt), n+1
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return math.Sqrt(sum / float64(n)), true
+}
+
 // checkComputed checks a dataset's computed files against its stored
 // pipeline folders: run_summary.json counts every folder, and best_*.csv is
-// the predictions.csv of the folder with the lowest test RMSE.
+// the predictions.csv of the folder with the lowest test RMSE (see
+// pipelineTestRMSE).
 func checkComputed(t *testing.T, ds string) {
 	t.Helper()
 	var folders []string
@@ -214,18 +260,9 @@ func checkComputed(t *testing.T, ds string) {
 			continue
 		}
 		folders = append(folders, name)
-		var m struct {
-			Test struct{ RMSE *float64 } `json:"test"`
-		}
-		b, err := os.ReadFile(filepath.Join(ds, name, "metrics.json"))
-		if err != nil || json.Unmarshal(b, &m) != nil || m.Test.RMSE == nil {
-			continue // incomplete: killed before its metrics.json was closed
-		}
-		if _, err := os.Stat(filepath.Join(ds, name, "predictions.csv")); err != nil {
-			continue
-		}
-		if best == "" || *m.Test.RMSE < bestRMSE {
-			best, bestRMSE = name, *m.Test.RMSE
+		rmse, ok := pipelineTestRMSE(t, filepath.Join(ds, name))
+		if ok && (best == "" || rmse < bestRMSE) {
+			best, bestRMSE = name, rmse
 		}
 	}
 	var sum runSummary

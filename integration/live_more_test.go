@@ -59,6 +59,13 @@ func TestLiveConcurrentRunsCatalogDelete(t *testing.T) {
 			t.Fatalf("after close runs/%s has %v, store.sqlite %d pipelines\n%s", ds, pipelineDirs(mnt, ds), len(want[ds]), logTail(store))
 		}
 	}
+	// The folders appear at the commit of each pipeline row; their files
+	// and the run's end follow in later commits, each projected after a
+	// short lag. Every manifest showing the run completed means the
+	// projection caught up with the closed store.
+	if !waitFor(20*time.Second, func() bool { return runEndShown(t, mnt, datasets...) }) {
+		t.Fatalf("after close, not every manifest.yaml shows the run completed\n%s", logTail(store))
+	}
 	shown.check(t, "after close")
 	for _, ds := range datasets {
 		checkCreationOrder(t, ds, pipelineDirs(mnt, ds), want[ds])

@@ -64,6 +64,9 @@ func (p *Projector) commit(ctx context.Context, q *writeQueue, ms []*mapping, re
 		}
 	}
 	missing, err := p.writeBatch(ctx, files, ms, rep)
+	if err != nil && ctx.Err() != nil {
+		return err // stopping (unmount): the next start projects these again
+	}
 	if err != nil {
 		missing, err = p.writeEach(ctx, files, ms, rep)
 	}

@@ -35,6 +35,10 @@ type cacheEntry struct {
 	size int64
 }
 
+// staleTempAge is how long a temporary file of the cache goes unwritten
+// before an opening takes it for a leftover of an interrupted download.
+const staleTempAge = 10 * time.Minute
+
 // openCache opens the cache folder dir, taking in the blobs a previous run
 // left there, and removing temporary files of interrupted downloads.
 func openCache(dir string, max int64) (*cache, error) {
@@ -49,11 +53,24 @@ func openCache(dir string, max int64) (*cache, error) {
 	}
 	var files []found
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since listed (another opening of the store)
+		}
 		if err != nil || e.IsDir() {
 			return err
 		}
 		if strings.HasPrefix(e.Name(), ".tmp-") {
-			return os.Remove(p)
+			// Other processes and handles share the folder (a CLI command
+			// beside a mount, the mount's live projection): a recent
+			// temporary file may be a download under way, not a leftover.
+			// The other opening may also remove a leftover first.
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) < staleTempAge {
+				return nil
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
 		}
 		d, perr := backing.ParseDigest(e.Name())
 		fi, ierr := e.Info()

@@ -54,6 +54,13 @@ func (s *Store) OpenBlob(ctx context.Context, d Digest) (*Blob, error) {
 // change log) changed the store in between.
 func (s *Store) Writes() uint64 { return s.writes.Load() }
 
+// TreeWrites returns how many write transactions this process has ended
+// that may have changed the tree (entries, attributes, xattrs, content):
+// Writes without the catalog's bookkeeping. A cache of entries or
+// attributes read while it returned n is exact for as long as it still
+// returns n, unless another process (the change log) changed the store.
+func (s *Store) TreeWrites() uint64 { return s.treeWrites.Load() }
+
 // OpenKnownBlob opens blob d, which OpenFile reported as inline or not,
 // without a query: inline bytes are read on first use, as OpenFile's are.
 func (s *Store) OpenKnownBlob(d Digest, inline bool) (*Blob, error) {

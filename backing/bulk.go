@@ -12,6 +12,7 @@ import (
 // Mkdir creates the directory name (permission bits perm) in parent.
 // ErrExists when the name is taken.
 func (tx *Tx) Mkdir(parent uint64, name string, perm uint32) (Attr, error) {
+	tx.touchTree()
 	if err := checkName(name); err != nil {
 		return Attr{}, err
 	}

@@ -25,6 +25,7 @@ type change struct {
 }
 
 func (tx *txn) noteEntry(parent uint64, name string) {
+	tx.touchTree()
 	tx.markDirty(parent)
 	if tx.s.opts.LogChanges {
 		tx.changes = append(tx.changes, change{parent: parent, name: name})
@@ -32,6 +33,7 @@ func (tx *txn) noteEntry(parent uint64, name string) {
 }
 
 func (tx *txn) noteIno(ino uint64) {
+	tx.touchTree()
 	if tx.s.opts.LogChanges {
 		tx.changes = append(tx.changes, change{ino: ino})
 	}
@@ -148,8 +150,9 @@ func (s *Store) TrimChanges(ctx context.Context, seq int64) error {
 			return nil
 		}
 	}
-	return s.update(ctx, func(tx *txn) error {
+	// Bookkeeping: the tree is as it was (the caches stay exact).
+	return noSpace(s.updateTx(ctx, false, func(tx *txn) error {
 		_, err := tx.exec(`DELETE FROM changes WHERE seq <= ?`, seq)
 		return err
-	})
+	}))
 }

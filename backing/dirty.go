@@ -18,6 +18,7 @@ type DirtyDir struct {
 }
 
 func (tx *txn) markDirty(dir uint64) {
+	tx.touchTree()
 	if tx.dirty == nil {
 		tx.dirty = map[uint64]bool{}
 	}

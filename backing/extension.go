@@ -21,7 +21,9 @@ type Tx struct{ *txn }
 
 // Update runs fn in one write transaction.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.update(ctx, func(t *txn) error { return fn(&Tx{t}) })
+	// A bookkeeping transaction (only Exec, Query, ClearDirty: the
+	// catalog's tables) until fn calls a Tx method that changes the tree.
+	return noSpace(s.updateTx(ctx, false, func(t *txn) error { return fn(&Tx{t}) }))
 }
 
 // Reader returns the pool of read-only connections.
@@ -75,7 +77,10 @@ func (tx *Tx) RefBlob(d Digest) error {
 }
 
 // UnrefBlob drops a reference taken with RefBlob.
-func (tx *Tx) UnrefBlob(d Digest) error { return tx.unrefBlob(d) }
+func (tx *Tx) UnrefBlob(d Digest) error {
+	tx.touchTree() // may remove the blob a cached open refers to
+	return tx.unrefBlob(d)
+}
 
 // GetAttr reads a node inside the transaction.
 func (tx *Tx) GetAttr(ino uint64) (Attr, error) { return tx.getAttr(ino) }
@@ -84,6 +89,7 @@ func (tx *Tx) GetAttr(ino uint64) (Attr, error) { return tx.getAttr(ino) }
 // whose content is the existing blob d (of the given size), whatever the
 // directory's read-only flag says: a reference, no copy.
 func (tx *Tx) CreateBlobFile(parent uint64, name string, d Digest, size int64, mtime time.Time) (Attr, error) {
+	tx.touchTree()
 	if err := checkName(name); err != nil {
 		return Attr{}, err
 	}
@@ -104,6 +110,7 @@ func (tx *Tx) CreateBlobFile(parent uint64, name string, d Digest, size int64, m
 // catalog renames an archive when the date in its name turns out wrong).
 // It fails with ErrExists when the new name is taken.
 func (tx *Tx) RenamePinned(parent uint64, from, to string) error {
+	tx.touchTree()
 	if err := checkName(to); err != nil {
 		return err
 	}
@@ -129,6 +136,7 @@ func (tx *Tx) RenamePinned(parent uint64, from, to string) error {
 // projection shows nirs4all's artifacts under runs/ this way. ErrExists
 // when the name is taken; ErrNotFound when the blob is not in the store.
 func (tx *Tx) CreateFileOfBlob(parent uint64, name string, d Digest, size int64, perm uint32, mtime time.Time) (Attr, error) {
+	tx.touchTree()
 	if err := checkName(name); err != nil {
 		return Attr{}, err
 	}

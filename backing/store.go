@@ -80,6 +80,12 @@ type Store struct {
 	// or rollback): a cache of index rows filled while it read n is exact
 	// for as long as it still reads n and no other process logged a change.
 	writes atomic.Uint64
+	// treeWrites counts the write transactions that may have changed the
+	// tree: entries, nodes, their attributes, xattrs or content. The
+	// catalog's and the live projection's bookkeeping (Store.Update with
+	// only Exec, Query and ClearDirty: cat_*, live_pipelines) does not
+	// count, so the mount's caches outlive a catalog refresh.
+	treeWrites atomic.Uint64
 
 	// logged is set once a transaction wrote to the change log, so that a
 	// CLI command knows to wait for the mount to apply its changes.
@@ -193,19 +199,28 @@ func (s *Store) Close() error {
 // on wmu; other processes wait on SQLite's lock (BEGIN IMMEDIATE with a busy
 // timeout), so a transaction never fails half way for lack of the lock.
 func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
-	return noSpace(s.updateTx(ctx, fn))
+	return noSpace(s.updateTx(ctx, true, fn))
 }
 
-// updateTx is update without the full-disk classification.
-func (s *Store) updateTx(ctx context.Context, fn func(tx *txn) error) error {
+// updateTx is update without the full-disk classification. tree says
+// whether the transaction counts as a tree write from the start (every
+// internal one does); Store.Update's start as bookkeeping and count once
+// they call a Tx method that changes the tree (txn.touchTree).
+func (s *Store) updateTx(ctx context.Context, tree bool, fn func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	defer s.writes.Add(1) // after commit: a reader that saw the old rows sees a new count
+	tx := &txn{ctx: ctx, s: s, tree: tree}
+	defer func() { // after commit: a reader that saw the old rows sees a new count
+		s.writes.Add(1)
+		if tx.tree {
+			s.treeWrites.Add(1)
+		}
+	}()
 	sqlTx, err := s.idx.BeginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
-	tx := &txn{Tx: sqlTx, ctx: ctx, s: s}
+	tx.Tx = sqlTx
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -241,7 +256,11 @@ type txn struct {
 	changes []change
 	ownSeqs []int64         // change log rows written (shared index)
 	dirty   map[uint64]bool // directories whose entries or files changed
+	tree    bool            // may have changed the tree (Store.treeWrites)
 }
+
+// touchTree marks the transaction as a tree write (see Store.treeWrites).
+func (tx *txn) touchTree() { tx.tree = true }
 
 func (tx *txn) exec(query string, args ...any) (sql.Result, error) {
 	return tx.ExecContext(tx.ctx, query, args...)

@@ -37,6 +37,7 @@ func (s *Store) PutData(ctx context.Context, data []byte) error {
 
 // Mknod is Store.Mknod inside the transaction.
 func (tx *Tx) Mknod(parent uint64, name string, n NewNode) (Attr, error) {
+	tx.touchTree()
 	if err := checkName(name); err != nil {
 		return Attr{}, fmt.Errorf("create %q: %w", name, err)
 	}
@@ -51,6 +52,7 @@ func (tx *Tx) Mknod(parent uint64, name string, n NewNode) (Attr, error) {
 // p and its missing parents (permission bits mode) and returns p's
 // attributes; existing directories are left as they are.
 func (tx *Tx) MkdirAll(p string, mode uint32) (Attr, error) {
+	tx.touchTree()
 	a, err := tx.getAttr(RootIno)
 	if err != nil {
 		return a, fmt.Errorf("mkdir -p %q: %w", p, err)
@@ -84,6 +86,7 @@ func (tx *Tx) MkdirAll(p string, mode uint32) (Attr, error) {
 // The bytes go into the index when small, else into the blob store within
 // the transaction (with a remote store, call Store.PutData first).
 func (tx *Tx) WriteData(parent uint64, name string, data []byte, mode uint32, mtime time.Time) (Attr, error) {
+	tx.touchTree()
 	if err := checkName(name); err != nil {
 		return Attr{}, fmt.Errorf("write %q: %w", name, err)
 	}

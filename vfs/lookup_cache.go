@@ -13,9 +13,10 @@ import (
 // read of many files after a remount, the negative lookup before each
 // create) costs no index query each.
 //
-// A listing is exact while no write transaction of this process and no
-// change logged by another process came after it was read (the store's
-// write count and the mount's change count tell, as for knownContent).
+// A listing is exact while no write transaction of this process that may
+// change the tree and no change logged by another process came after it
+// was read (the store's tree-write count and the mount's change count
+// tell, as for knownContent): the catalog's bookkeeping does not count.
 // The mount's own creates, unlinks and content commits, the writes that a
 // burst is made of, apply themselves to the listing of their folder
 // instead of making it stale, when theirs was the only transaction in
@@ -57,8 +58,8 @@ type listingCache struct {
 	}
 }
 
-// stamp is the store's write count and the mount's change count now.
-func (f *fsys) stamp() (uint64, uint64) { return f.store.Writes(), f.changes.Load() }
+// stamp is the store's tree-write count and the mount's change count now.
+func (f *fsys) stamp() (uint64, uint64) { return f.store.TreeWrites(), f.changes.Load() }
 
 // cachedLookup answers a lookup of name in dir from a listing that is still
 // exact: found tells whether the folder holds the name. ok is false when

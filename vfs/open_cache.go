@@ -9,13 +9,14 @@ import (
 // knownContent is what a read-only open of a file found in the index: a
 // warm small-file read (open, pages from the kernel's cache, close) then
 // costs no index query. It is exact while no write transaction of this
-// process and no change logged by another process came after it: the
-// store's write count and the mount's change count tell.
+// process that may change the tree and no change logged by another
+// process came after it: the store's tree-write count and the mount's
+// change count tell.
 type knownContent struct {
 	size    int64
 	digest  backing.Digest
 	inline  bool
-	writes  uint64 // store.Writes() before the query
+	writes  uint64 // store.TreeWrites() before the query
 	changes uint64 // fsys.changes before the query
 }
 
@@ -23,7 +24,7 @@ type knownContent struct {
 // open blob, from what node knows when it is still exact, else from the
 // index, remembering the answer.
 func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backing.Attr, *backing.Blob, error) {
-	writes, changes := f.store.Writes(), f.changes.Load()
+	writes, changes := f.stamp()
 	st := node.state()
 	st.mu.Lock()
 	k := st.known

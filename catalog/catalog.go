@@ -26,7 +26,8 @@ type Catalog struct {
 	cacheMu sync.Mutex // protects cache
 	cache   map[string]rendered
 
-	pieces pieceCache // each dataset's part of the Parquet files (parquet_pieces.go)
+	pieces pieceCache   // each dataset's part of the Parquet files (parquet_pieces.go)
+	parts  datasetParts // each dataset's part of the reports (dataset_parts.go)
 }
 
 // Options configure a Catalog.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 )
@@ -54,11 +53,7 @@ func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRend
 		err := emptyFiles[file](&b)
 		return b.Bytes(), err
 	}
-	names := make([]string, 0, len(gens))
-	for ds := range gens {
-		names = append(names, ds)
-	}
-	sort.Strings(names)
+	names := sortedDatasets(gens)
 	parts := make([]parquetPart, 0, len(names))
 	for _, ds := range names {
 		part, err := c.piece(ctx, file, ds, gens[ds], piece)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"time"
 
 	"github.com/n4ws/n4ws/catalog"
 )
@@ -39,17 +40,49 @@ type matrixCell struct {
 	Best    bool
 }
 
+// globalPart is what the global report shows of one dataset, drawn from
+// its rows alone, so that it can be kept while the dataset does not change
+// (catalog.EachDataset).
+type globalPart struct {
+	ds        string
+	partition string // the best rule's partition
+	metric    string
+	row       globalRow
+	scores    []modelScore // each model's best score, by model name
+	chart     *figure      // the scores as bars; nil without scores
+	mtime     time.Time
+}
+
+// newGlobalPart draws the global report's part of dataset r.
+func newGlobalPart(r *dsReport) *globalPart {
+	g := &globalPart{ds: r.ds, partition: r.rule.Partition, metric: r.metric(), row: newGlobalRow(r),
+		scores: modelScores(r), mtime: r.mtime()}
+	if len(g.scores) > 0 {
+		p, err := modelBars(r.ds+": best score by model", g.scores)
+		f := withWide(newFigure(p, err, wideW, modelBarsHeight(len(g.scores)), r.ds+" models"))
+		g.chart = &f
+	}
+	return g
+}
+
 // globalReport renders the global report of every dataset in rs.
 func globalReport(rs []*dsReport) ([]byte, error) {
-	pg := &globalPage{Head: pageHead{Title: "Global performance", Heading: "Global performance",
-		Sub:    fmt.Sprintf("%s datasets · best pipeline of each by %s", fmtCount(len(rs)), ruleLabel(rs)),
-		Footer: "Computed by n4ws from its catalog, run folders deleted or not; it changes only when the catalog does."}}
-	perDS := make([][]modelScore, len(rs))
-	models := map[string]bool{}
+	parts := make([]*globalPart, len(rs))
 	for i, r := range rs {
-		pg.Datasets = append(pg.Datasets, newGlobalRow(r))
-		perDS[i] = modelScores(r)
-		for _, m := range perDS[i] {
+		parts[i] = newGlobalPart(r)
+	}
+	return globalReportOf(parts)
+}
+
+// globalReportOf renders the global report from each dataset's part.
+func globalReportOf(parts []*globalPart) ([]byte, error) {
+	pg := &globalPage{Head: pageHead{Title: "Global performance", Heading: "Global performance",
+		Sub:    fmt.Sprintf("%s datasets · best pipeline of each by %s", fmtCount(len(parts)), ruleLabel(parts)),
+		Footer: "Computed by n4ws from its catalog, run folders deleted or not; it changes only when the catalog does."}}
+	models := map[string]bool{}
+	for _, g := range parts {
+		pg.Datasets = append(pg.Datasets, g.row)
+		for _, m := range g.scores {
 			models[m.model] = true
 		}
 	}
@@ -57,31 +90,30 @@ func globalReport(rs []*dsReport) ([]byte, error) {
 		pg.Models = append(pg.Models, m)
 	}
 	sort.Strings(pg.Models)
-	for i, r := range rs {
-		pg.Matrix = append(pg.Matrix, newMatrixRow(r, pg.Models, perDS[i]))
-		if len(perDS[i]) > 0 {
-			p, err := modelBars(r.ds+": best score by model", perDS[i])
-			pg.Charts = append(pg.Charts, withWide(newFigure(p, err, wideW, modelBarsHeight(len(perDS[i])), r.ds+" models")))
+	for _, g := range parts {
+		pg.Matrix = append(pg.Matrix, newMatrixRow(g.ds, g.metric, pg.Models, g.scores))
+		if g.chart != nil {
+			pg.Charts = append(pg.Charts, *g.chart)
 		}
 	}
 	return renderPage("global", pg)
 }
 
 // ruleLabel says how bests are chosen ("test RMSE or accuracy").
-func ruleLabel(rs []*dsReport) string {
-	if len(rs) == 0 {
+func ruleLabel(parts []*globalPart) string {
+	if len(parts) == 0 {
 		return "the configured rule"
 	}
 	seen := map[string]bool{}
 	var ms []string
-	for _, r := range rs {
-		if m := metricName(r.metric()); !seen[m] {
+	for _, g := range parts {
+		if m := metricName(g.metric); !seen[m] {
 			seen[m] = true
 			ms = append(ms, m)
 		}
 	}
 	sort.Strings(ms)
-	label := rs[0].rule.Partition + " "
+	label := parts[0].partition + " "
 	for i, m := range ms {
 		if i > 0 {
 			label += " or "
@@ -130,8 +162,8 @@ func modelScores(r *dsReport) []modelScore {
 	return out
 }
 
-func newMatrixRow(r *dsReport, models []string, ms []modelScore) matrixRow {
-	row := matrixRow{Dataset: r.ds, Metric: metricName(r.metric())}
+func newMatrixRow(ds, metric string, models []string, ms []modelScore) matrixRow {
+	row := matrixRow{Dataset: ds, Metric: metricName(metric)}
 	by := map[string]modelScore{}
 	for _, m := range ms {
 		by[m.model] = m

@@ -21,50 +21,66 @@ var _ catalog.Reports = Views{}
 // generation, so a report is rendered again only when the catalog changed,
 // and the exact size stat shows is the length of the rendered bytes.
 
+// The three workspace-wide reports are made of one part per dataset,
+// drawn from that dataset's rows only and kept by the catalog while the
+// dataset does not change (catalog.EachDataset): after one new pipeline,
+// only its dataset is loaded and drawn again.
+
+// Kinds of per-dataset parts (catalog.EachDataset).
+const (
+	sessionKind = "report.session"
+	historyKind = "report.history"
+	globalKind  = "report.global"
+)
+
 // SessionReports: exports/session_reports/<dataset>.html for every
 // dataset with at least one run folder.
 func (Views) SessionReports(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
-	rs, err := reportInputs(ctx, c, "")
-	if err != nil {
-		return nil, err
-	}
-	var views []catalog.View
-	for _, r := range rs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if len(r.present()) == 0 {
-			continue
+	parts, err := c.EachDataset(ctx, sessionKind, func(ds string) (any, error) {
+		r, err := datasetInputs(ctx, c, ds)
+		if err != nil || r == nil || len(r.present()) == 0 {
+			return (*catalog.View)(nil), err
 		}
 		in, err := loadSession(ctx, c, r)
 		if err != nil {
-			return nil, fmt.Errorf("session report %s: %w", r.ds, err)
+			return nil, fmt.Errorf("session report: %w", err)
 		}
 		data, err := sessionReport(in)
 		if err != nil {
-			return nil, fmt.Errorf("session report %s: %w", r.ds, err)
+			return nil, fmt.Errorf("session report: %w", err)
 		}
-		views = append(views, dataView(r.ds+".html", r.mtime(), data))
-	}
-	return views, nil
+		v := dataView(r.ds+".html", r.mtime(), data)
+		return &v, nil
+	})
+	return viewsOf(parts), err
 }
 
 // CatalogReports: catalog/reports/global_performance.html and the
 // dataset_history/ folder.
 func (Views) CatalogReports(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
-	rs, err := reportInputs(ctx, c, "")
+	parts, err := c.EachDataset(ctx, globalKind, func(ds string) (any, error) {
+		r, err := datasetInputs(ctx, c, ds)
+		if err != nil || r == nil {
+			return (*globalPart)(nil), err
+		}
+		return newGlobalPart(r), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	data, err := globalReport(rs)
+	var gs []*globalPart
+	var mtime time.Time
+	for _, p := range parts {
+		if g := p.(*globalPart); g != nil {
+			gs = append(gs, g)
+			if g.mtime.After(mtime) {
+				mtime = g.mtime
+			}
+		}
+	}
+	data, err := globalReportOf(gs)
 	if err != nil {
 		return nil, fmt.Errorf("global report: %w", err)
-	}
-	var mtime time.Time
-	for _, r := range rs {
-		if t := r.mtime(); t.After(mtime) {
-			mtime = t
-		}
 	}
 	return []catalog.View{
 		dataView("global_performance.html", mtime, data),
@@ -75,19 +91,40 @@ func (Views) CatalogReports(ctx context.Context, c *catalog.Catalog) ([]catalog.
 // DatasetHistory: catalog/reports/dataset_history/<dataset>.html for every
 // dataset the catalog knows, deleted or not.
 func (Views) DatasetHistory(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
-	rs, err := reportInputs(ctx, c, "")
-	if err != nil {
-		return nil, err
-	}
-	var views []catalog.View
-	for _, r := range rs {
+	parts, err := c.EachDataset(ctx, historyKind, func(ds string) (any, error) {
+		r, err := datasetInputs(ctx, c, ds)
+		if err != nil || r == nil {
+			return (*catalog.View)(nil), err
+		}
 		data, err := historyReport(r)
 		if err != nil {
-			return nil, fmt.Errorf("history report %s: %w", r.ds, err)
+			return nil, fmt.Errorf("history report: %w", err)
 		}
-		views = append(views, dataView(r.ds+".html", r.mtime(), data))
+		v := dataView(r.ds+".html", r.mtime(), data)
+		return &v, nil
+	})
+	return viewsOf(parts), err
+}
+
+// datasetInputs loads the reports' inputs of dataset ds; nil when the
+// catalog has no pipeline of it.
+func datasetInputs(ctx context.Context, c *catalog.Catalog, ds string) (*dsReport, error) {
+	rs, err := reportInputs(ctx, c, ds)
+	if err != nil || len(rs) == 0 {
+		return nil, err
 	}
-	return views, nil
+	return rs[0], nil
+}
+
+// viewsOf lists the views among parts (*catalog.View, nil for none).
+func viewsOf(parts []any) []catalog.View {
+	var views []catalog.View
+	for _, p := range parts {
+		if v := p.(*catalog.View); v != nil {
+			views = append(views, *v)
+		}
+	}
+	return views
 }
 
 // PNG chart size: 6 × 4.5 in at 150 dpi (900 × 675 pixels), a slide's

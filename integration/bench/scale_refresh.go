@@ -17,7 +17,8 @@ import (
 // it reads them all once (so the mount holds them rendered), writes one
 // new pipeline folder (number num, the best score) through the mount, then
 // times the first read of the dataset's best file, of another dataset's
-// run_summary.json and of each catalog/*.parquet file.
+// run_summary.json, of each catalog/*.parquet file and of the three
+// workspace-wide reports.
 func scaleRefresh(ctx context.Context, m *mount, ds string) error {
 	runs := filepath.Join(m.dir, "runs")
 	// A reused store holds the pipeline an earlier run added: remove it,
@@ -39,6 +40,16 @@ func scaleRefresh(ctx context.Context, m *mount, ds string) error {
 		if _, err := readAll(p); err != nil && !os.IsNotExist(err) {
 			return err
 		}
+	}
+	reports := []string{
+		filepath.Join(m.dir, "catalog", "reports", "global_performance.html"),
+		filepath.Join(m.dir, "catalog", "reports", "dataset_history", ds+".html"),
+		filepath.Join(m.dir, "exports", "session_reports", ds+".html"),
+	}
+	// Read once before the change (the find may have drawn them already),
+	// so that the read after it times the change alone.
+	if err := timeReads(m, "the reports before it", reports); err != nil {
+		return err
 	}
 	if err := writeBestPipeline(filepath.Join(runs, ds), num); err != nil {
 		return err
@@ -69,6 +80,28 @@ func scaleRefresh(ctx context.Context, m *mount, ds string) error {
 			return err
 		}
 		fmt.Printf("; %s (%.1f MB) stat %.0f ms, read %.0f ms", filepath.Base(p), float64(n)/1e6, statMs, msSince(start))
+	}
+	fmt.Println()
+	// After the change only the changed dataset's part of each report is
+	// drawn again (catalog.EachDataset).
+	if err := timeReads(m, "the reports after it", reports); err != nil {
+		return err
+	}
+	return nil
+}
+
+// timeReads reads each of paths (files below the mount) whole and prints
+// how long each took, on one line.
+func timeReads(m *mount, label string, paths []string) error {
+	fmt.Printf("scale: %s:", label)
+	for _, p := range paths {
+		start := time.Now()
+		n, err := readAll(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		name, _ := filepath.Rel(m.dir, p)
+		fmt.Printf(" %s (%.1f MB) %.0f ms;", name, float64(n)/1e6, msSince(start))
 	}
 	fmt.Println()
 	return nil

@@ -132,5 +132,10 @@ func jsonBytes(v any) []byte {
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"error": err.Error()})
 	}
-	return append(b, '\n')
+	// Exactly sized: the bytes are kept while the view is valid, and
+	// MarshalIndent's buffer has room for twice its content.
+	out := make([]byte, len(b)+1)
+	copy(out, b)
+	out[len(b)] = '\n'
+	return out
 }

@@ -144,5 +144,7 @@ func renderPage(name string, data any) ([]byte, error) {
 	if err := reportTemplates.ExecuteTemplate(&b, name, data); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	// Exactly sized: the page is kept while its view is valid, and the
+	// buffer grew to up to twice its content.
+	return bytes.Clone(b.Bytes()), nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,4 +87,44 @@ func (f *statusFixture) sameAsFresh() {
 			}
 		}
 	}
+}
+
+// TestReportsKeptUnderConcurrentChanges: report folders listed from
+// several goroutines while pipelines land (run under -race in CI) end
+// with the same reports as a catalog opened afresh.
+func TestReportsKeptUnderConcurrentChanges(t *testing.T) {
+	f := newStatusFixture(t)
+	f.wheat()
+	f.reportPipeline(reportPipe{ds: "soil", pid: "0001_svc_a1", score: 0.8, classes: 2, model: "sklearn.svm.SVC"})
+	f.refresh()
+	stop := make(chan struct{})
+	errs := make(chan error, 3)
+	for _, dir := range reportFolders {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := f.cat.Overlay(f.ctx, dir); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 6 {
+		f.reportPipeline(reportPipe{ds: []string{"wheat", "soil", "corn"}[i%3], pid: fmt.Sprintf("%04d_pls_n%d", 10+i, i),
+			score: 0.05 + float64(i)/100})
+		f.refresh()
+	}
+	close(stop)
+	for range reportFolders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.sameAsFresh()
 }

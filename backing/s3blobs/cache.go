@@ -22,9 +22,9 @@ import (
 // proxycache). Recency survives restarts as the files' mtimes.
 type cache struct {
 	dir string // read only
-	max int64  // read only
 
 	mu    sync.Mutex // protects the following
+	max   int64      // the folder's size bound
 	lru   *list.List // of *cacheEntry, most recently used at the front
 	byKey map[backing.Digest]*list.Element
 	used  int64 // bytes of the files in lru
@@ -41,6 +41,41 @@ const staleTempAge = 10 * time.Minute
 
 // openCache opens the cache folder dir, taking in the blobs a previous run
 // left there, and removing temporary files of interrupted downloads.
+// openCaches are the caches opened in this process, by folder. A process
+// may open one store twice (a mount and its live projection each hold a
+// handle): they share the cache, so that its size bound holds for the
+// folder, not for each handle.
+var openCaches = struct {
+	sync.Mutex
+	byDir map[string]*cache
+}{byDir: map[string]*cache{}}
+
+// sharedCache returns this process's cache of dir, opening it the first
+// time; a later opening with a smaller bound lowers it.
+func sharedCache(dir string, max int64) (*cache, error) {
+	key := filepath.Clean(dir)
+	if abs, err := filepath.Abs(dir); err == nil {
+		key = abs
+	}
+	openCaches.Lock()
+	defer openCaches.Unlock()
+	if c, ok := openCaches.byDir[key]; ok {
+		c.mu.Lock()
+		if max < c.max {
+			c.max = max
+			c.evictLocked(backing.Digest{})
+		}
+		c.mu.Unlock()
+		return c, nil
+	}
+	c, err := openCache(dir, max)
+	if err != nil {
+		return nil, err
+	}
+	openCaches.byDir[key] = c
+	return c, nil
+}
+
 func openCache(dir string, max int64) (*cache, error) {
 	c := &cache{dir: dir, max: max, lru: list.New(), byKey: map[backing.Digest]*list.Element{}}
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Blobs, error) {
 	if !ok {
 		return nil, fmt.Errorf("s3 blobs: bucket %s at %s: %w", cfg.Bucket, cfg.Endpoint, fs.ErrNotExist)
 	}
-	c, err := openCache(cfg.CacheDir, cfg.CacheMax)
+	c, err := sharedCache(cfg.CacheDir, cfg.CacheMax)
 	if err != nil {
 		return nil, err
 	}

@@ -39,8 +39,6 @@ type cacheEntry struct {
 // before an opening takes it for a leftover of an interrupted download.
 const staleTempAge = 10 * time.Minute
 
-// openCache opens the cache folder dir, taking in the blobs a previous run
-// left there, and removing temporary files of interrupted downloads.
 // openCaches are the caches opened in this process, by folder. A process
 // may open one store twice (a mount and its live projection each hold a
 // handle): they share the cache, so that its size bound holds for the
@@ -76,6 +74,8 @@ func sharedCache(dir string, max int64) (*cache, error) {
 	return c, nil
 }
 
+// openCache opens the cache folder dir, taking in the blobs a previous run
+// left there, and removing temporary files of interrupted downloads.
 func openCache(dir string, max int64) (*cache, error) {
 	c := &cache{dir: dir, max: max, lru: list.New(), byKey: map[backing.Digest]*list.Element{}}
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -23,42 +23,24 @@ type dsReport struct {
 	errs      []catalog.ErrorRow
 }
 
-// reportInputs loads the reports' inputs of one dataset, or of every
-// dataset the catalog knows when ds is "" (sorted by name).
-func reportInputs(ctx context.Context, c *catalog.Catalog, ds string) ([]*dsReport, error) {
+// datasetInputs loads the reports' inputs of dataset ds; nil when the
+// catalog has no pipeline of it.
+func datasetInputs(ctx context.Context, c *catalog.Catalog, ds string) (*dsReport, error) {
 	rule, err := c.Rule(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := c.Pipelines(ctx, ds)
-	if err != nil {
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
 	errs, err := c.Errors(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
-	byDS := map[string]*dsReport{}
-	var out []*dsReport
-	for _, p := range rows {
-		r := byDS[p.Dataset]
-		if r == nil {
-			r = &dsReport{ds: p.Dataset, rule: rule}
-			byDS[p.Dataset] = r
-			out = append(out, r)
-		}
-		r.rows = append(r.rows, p)
-	}
-	for _, e := range errs {
-		if r := byDS[e.Dataset]; r != nil {
-			r.errs = append(r.errs, e)
-		}
-	}
-	for _, r := range out {
-		r.finish()
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ds < out[j].ds })
-	return out, nil
+	r := &dsReport{ds: ds, rule: rule, rows: rows, errs: errs}
+	r.finish()
+	return r, nil
 }
 
 // finish orders the rows by number and finds the best.

@@ -65,15 +65,6 @@ func newGlobalPart(r *dsReport) *globalPart {
 	return g
 }
 
-// globalReport renders the global report of every dataset in rs.
-func globalReport(rs []*dsReport) ([]byte, error) {
-	parts := make([]*globalPart, len(rs))
-	for i, r := range rs {
-		parts[i] = newGlobalPart(r)
-	}
-	return globalReportOf(parts)
-}
-
 // globalReportOf renders the global report from each dataset's part.
 func globalReportOf(parts []*globalPart) ([]byte, error) {
 	pg := &globalPage{Head: pageHead{Title: "Global performance", Heading: "Global performance",

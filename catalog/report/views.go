@@ -106,16 +106,6 @@ func (Views) DatasetHistory(ctx context.Context, c *catalog.Catalog) ([]catalog.
 	return viewsOf(parts), err
 }
 
-// datasetInputs loads the reports' inputs of dataset ds; nil when the
-// catalog has no pipeline of it.
-func datasetInputs(ctx context.Context, c *catalog.Catalog, ds string) (*dsReport, error) {
-	rs, err := reportInputs(ctx, c, ds)
-	if err != nil || len(rs) == 0 {
-		return nil, err
-	}
-	return rs[0], nil
-}
-
 // viewsOf lists the views among parts (*catalog.View, nil for none).
 func viewsOf(parts []any) []catalog.View {
 	var views []catalog.View

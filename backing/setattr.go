@@ -20,9 +20,9 @@ type SetAttrIn struct {
 	ClearSetID bool
 }
 
-// clearSetID returns mode without the set-user/group-ID bits a write by an
-// unprivileged user removes.
-func clearSetID(mode uint32) uint32 {
+// ClearSetID returns mode without the set-user/group-ID bits a write by an
+// unprivileged user, or a chown, removes.
+func ClearSetID(mode uint32) uint32 {
 	mode &^= syscall.S_ISUID
 	if mode&(syscall.S_ISGID|syscall.S_IXGRP) == syscall.S_ISGID|syscall.S_IXGRP {
 		mode &^= syscall.S_ISGID
@@ -30,8 +30,8 @@ func clearSetID(mode uint32) uint32 {
 	return mode
 }
 
-// HasSetID reports whether mode has a bit that clearSetID would remove.
-func HasSetID(mode uint32) bool { return clearSetID(mode) != mode }
+// HasSetID reports whether mode has a bit that ClearSetID would remove.
+func HasSetID(mode uint32) bool { return ClearSetID(mode) != mode }
 
 // SetAttr changes the metadata of node ino and returns the new attributes.
 // Size changes go through CommitContent, since they change the content.
@@ -49,7 +49,7 @@ func (s *Store) SetAttr(ctx context.Context, ino uint64, in SetAttrIn) (Attr, er
 			a.Mode = a.Mode&syscall.S_IFMT | *in.Mode&^uint32(syscall.S_IFMT)
 		}
 		if in.ClearSetID {
-			a.Mode = clearSetID(a.Mode)
+			a.Mode = ClearSetID(a.Mode)
 		}
 		if in.Uid != nil {
 			a.Uid = *in.Uid

@@ -13,8 +13,8 @@ func TestClearSetID(t *testing.T) {
 		{0o106767, 0o102767},
 		{0o100644, 0o100644},
 	} {
-		if got := clearSetID(c.mode); got != c.want {
-			t.Errorf("clearSetID(%o) = %o, want %o", c.mode, got, c.want)
+		if got := ClearSetID(c.mode); got != c.want {
+			t.Errorf("ClearSetID(%o) = %o, want %o", c.mode, got, c.want)
 		}
 		if HasSetID(c.mode) != (c.mode != c.want) {
 			t.Errorf("HasSetID(%o) = %v", c.mode, HasSetID(c.mode))

@@ -148,10 +148,11 @@ func buildPlainN4ws(t *testing.T) string {
 
 // mountUmask0 mounts store with --allow-other (pjdfstest switches to other
 // users) from a process whose umask is 0, as pjdfstest expects.
-func mountUmask0(t *testing.T, bin, store string) string {
+func mountUmask0(t *testing.T, bin, store string, extraArgs ...string) string {
 	t.Helper()
 	mnt := filepath.Join(t.TempDir(), "mnt")
-	out, err := exe("", "sh", "-c", `umask 0 && exec "$0" --store "$1" mount "$2" --allow-other`, bin, store, mnt)
+	out, err := exe("", "sh", append([]string{"-c", `umask 0 && s=$1 m=$2 && shift 2 && exec "$0" --store "$s" mount "$m" --allow-other "$@"`,
+		bin, store, mnt}, extraArgs...)...)
 	pid, _ := readPID(store)
 	t.Cleanup(func() { cleanupMount(t, store, mnt, pid) })
 	if err != nil {

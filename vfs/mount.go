@@ -113,7 +113,10 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 			EnableSymlinkCaching: true, // a symlink's target never changes
 			// O_TRUNC arrives with OPEN instead of as a separate truncate,
 			// and shared mmap works on direct-I/O (spool) handles.
-			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_DIRECT_IO_ALLOW_MMAP,
+			// HANDLE_KILLPRIV_V2: we clear set-ID bits on write, truncate
+			// and chown (setid.go), so the kernel need not ask for
+			// security.capability before every write.
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_HANDLE_KILLPRIV_V2,
 		},
 	}
 	server, err := fs.Mount(mountpoint, root, mopts)

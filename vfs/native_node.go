@@ -9,6 +9,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // nativeNode is a file or folder of the native tree (nativeTree), served
@@ -95,8 +96,18 @@ func (n *nativeNode) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.
 func (n *nativeNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	p := n.tree.abs(n.rel())
 	fd, err := syscall.Open(p, int(flags&^(syscall.O_APPEND|fuse.FMODE_EXEC))|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	var cleared bool
+	if err == nil {
+		cleared, err = truncKillsSetID(ctx, fd, flags)
+	}
 	if err != nil {
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
 		return nil, 0, fs.ToErrno(err)
+	}
+	if cleared { // the kernel's cached mode still has the bits (forgetAttr)
+		n.EmbeddedInode().NotifyContent(-1, 0)
 	}
 	return n.tree.newHandle(os.NewFile(uintptr(fd), p), flags), nativeOpenFlags, 0
 }
@@ -163,13 +174,31 @@ func (n *nativeNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.Att
 	return errno
 }
 
+// Setattr changes the backing file as root, so the set-ID bits a chown,
+// an unprivileged truncate or write must clear (setid.go) are cleared here.
 func (n *nativeNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	errno := n.LoopbackNode.Setattr(ctx, f, in, out)
+	if errno == 0 && setattrClearsSetID(in) {
+		errno = n.clearSetID()
+		if errno == 0 {
+			errno = n.LoopbackNode.Getattr(ctx, f, out)
+		}
+	}
 	out.Ino = n.StableAttr().Ino
 	if errno == 0 {
 		n.tree.changed(n.rel())
 	}
 	return errno
+}
+
+// clearSetID clears the backing file's set-ID bits (clearNativeSetID).
+func (n *nativeNode) clearSetID() syscall.Errno {
+	fd, err := syscall.Open(n.tree.abs(n.rel()), unix.O_PATH|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fs.ToErrno(err)
+	}
+	defer syscall.Close(fd)
+	return fs.ToErrno(clearNativeSetID(fd))
 }
 
 func (n *nativeNode) Statx(ctx context.Context, f fs.FileHandle, flags, mask uint32, out *fuse.StatxOut) syscall.Errno {

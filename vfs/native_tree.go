@@ -146,7 +146,12 @@ func (t *nativeTree) create(ctx context.Context, parent *fs.Inode, dir, name str
 	fd, err := syscall.Open(p, open|syscall.O_CREAT|syscall.O_EXCL, mode&07777)
 	created := err == nil
 	if err == syscall.EEXIST && flags&syscall.O_EXCL == 0 { // raced with another create: open it
-		fd, err = syscall.Open(p, open&^syscall.O_CREAT, 0)
+		if fd, err = syscall.Open(p, open&^syscall.O_CREAT, 0); err == nil {
+			// The fstat below gives the kernel the new mode.
+			if _, err = truncKillsSetID(ctx, fd, flags); err != nil {
+				syscall.Close(fd)
+			}
+		}
 	}
 	if err != nil {
 		return nil, nil, 0, fs.ToErrno(err)

@@ -86,6 +86,17 @@ func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 			return errno
 		}
 	}
+	if setattrClearsSetID(in) {
+		// Read only to skip the write transaction for the files without
+		// the bits, which are nearly all. Folders keep theirs (a folder's
+		// set-group-ID bit is inherited, not a privilege), every other
+		// type loses them on chown, as on ext4 (pjdfstest chown/00.t).
+		a, err := n.attr(ctx)
+		if err != nil {
+			return n.fsys.toErrno("setattr", n.ino(), err)
+		}
+		set.ClearSetID = fileType(a.Mode) != syscall.S_IFDIR && backing.HasSetID(a.Mode)
+	}
 	if set != (backing.SetAttrIn{}) {
 		a, err := n.fsys.store.SetAttr(ctx, n.ino(), set)
 		if err != nil {

@@ -22,8 +22,12 @@ func lazyView(name string, mtime View, fn func() ([]byte, error)) View {
 	return v
 }
 
-// Content returns a rendered view's bytes (nil for blob views and folders).
+// Content returns a rendered view's bytes (nil for blob views and folders);
+// a packed view's are inflated anew for each call.
 func (v *View) Content() ([]byte, error) {
+	if v.packed != nil {
+		return inflate(v.packed, v.Size)
+	}
 	if v.lazy == nil {
 		return v.Data, nil
 	}

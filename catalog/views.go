@@ -16,8 +16,10 @@ type View struct {
 	Mtime time.Time
 	Blob  backing.Digest // the content is this stored blob (a byte copy)
 	Size  int64          // exact size in bytes
-	Data  []byte         // rendered content, when Blob is zero
+	Data  []byte         // rendered content, when Blob is zero and it is not packed
 	lazy  *lazyContent   // content rendered on first use (see view_lazy.go)
+	// packed is the content deflated (view_packed.go); Content inflates it.
+	packed []byte
 }
 
 // rendered caches one folder's views for one catalog generation.
@@ -103,7 +105,7 @@ func (c *Catalog) datasetViews(ctx context.Context, ds string) ([]View, error) {
 		}
 	}
 	summary := jsonBytes(runSummary(ds, rule, rows, errs))
-	views = append(views, View{Name: "run_summary.json", Mtime: mtime, Data: summary, Size: int64(len(summary))})
+	views = append(views, DataView("run_summary.json", mtime, summary))
 	return views, nil
 }
 
@@ -145,7 +147,7 @@ func (c *Catalog) exportViews(ctx context.Context, ds string) ([]View, error) {
 			views = append(views, View{Name: p.Model + "_pipeline.json", Mtime: p.Updated, Blob: p.PipeBlob, Size: p.PipeSize})
 		}
 		summary := jsonBytes(modelSummary(rule, p))
-		views = append(views, View{Name: p.Model + "_summary.json", Mtime: p.Updated, Data: summary, Size: int64(len(summary))})
+		views = append(views, DataView(p.Model+"_summary.json", p.Updated, summary))
 	}
 	charts, err := c.bestChartViews(ctx, ds, rows, rule)
 	return append(views, charts...), err

@@ -150,7 +150,8 @@ func (Views) BestCharts(ctx context.Context, c *catalog.Catalog, ds string, rows
 		if err != nil {
 			continue
 		}
-		views = append(views, dataView(ch.name, best.Updated, data))
+		// PNG is compressed already: never packed.
+		views = append(views, catalog.View{Name: ch.name, Mtime: best.Updated, Data: data, Size: int64(len(data))})
 	}
 	return views, nil
 }
@@ -182,5 +183,5 @@ func bestPNGs(best *catalog.PipelineRow, part string, preds []predRow) []namedCh
 }
 
 func dataView(name string, mtime time.Time, data []byte) catalog.View {
-	return catalog.View{Name: name, Mtime: mtime, Data: data, Size: int64(len(data))}
+	return catalog.DataView(name, mtime, data)
 }

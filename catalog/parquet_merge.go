@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -14,8 +15,33 @@ import (
 // A part is never changed once made: merges copy what they shift.
 type parquetPart struct {
 	md      *format.FileMetaData // offsets as in the file, where body started at 4
-	body    []byte               // the file's bytes from 4 to the end of its column chunks
+	body    partBody             // the file's bytes from 4 to the end of its column chunks
 	indexes [][2][]byte          // per chunk, in row group order: column index, offset index
+}
+
+// partBody is a part's column chunks: in memory when just rendered, then
+// a region of the merged file they were last copied into (on disk).
+type partBody struct {
+	mem  []byte
+	file *spillFile
+	off  int64
+	n    int64
+}
+
+func (b partBody) size() int64 {
+	if b.file == nil {
+		return int64(len(b.mem))
+	}
+	return b.n
+}
+
+func (b partBody) writeTo(w io.Writer) error {
+	if b.file == nil {
+		_, err := w.Write(b.mem)
+		return err
+	}
+	_, err := io.Copy(w, io.NewSectionReader(b.file, b.off, b.n))
+	return err
 }
 
 // splitParquet takes a complete Parquet file apart. The body is a
@@ -25,7 +51,7 @@ func splitParquet(f []byte) (parquetPart, error) {
 	if err != nil {
 		return parquetPart{}, err
 	}
-	p := parquetPart{md: md, body: f[4:chunksEnd(md)]}
+	p := parquetPart{md: md, body: partBody{mem: f[4:chunksEnd(md)]}}
 	for _, rg := range md.RowGroups {
 		for _, ch := range rg.Columns {
 			var ix [2][]byte
@@ -42,32 +68,50 @@ func splitParquet(f []byte) (parquetPart, error) {
 }
 
 // mergeParts joins parts of one schema, written with the same options
-// (writerOptions), into one file whose row groups are theirs, in order.
-// Their pages are copied byte for byte; only the page indexes' offsets and
-// the footer are written anew. It also returns where each part's body is
-// in the result, so that a caller may keep those instead of the parts'
-// own bytes. So a catalog file made of one part per dataset costs, after
-// a change in one dataset, the encoding of that dataset's rows and a copy
-// of the others' bytes.
-func mergeParts(parts []parquetPart) ([]byte, [][]byte, error) {
-	// The whole file in one allocation: pages, page indexes (an offset
-	// index may grow by a few bytes when shifted) and a generous footer.
-	size := 12 + 4096
-	for _, p := range parts {
-		size += len(p.body) + 1024
-		for _, ix := range p.indexes {
-			size += len(ix[0]) + len(ix[1]) + len(ix[1])/8 + 512
-		}
+// (writerOptions), into one file in folder dir (a spill file: on disk, not
+// in the heap) whose row groups are theirs, in order. Their pages are
+// copied byte for byte; only the page indexes' offsets and the footer are
+// written anew. It also returns where each part's body is in the result,
+// so that a caller may keep those instead of the parts' own bytes. So a
+// catalog file made of one part per dataset costs, after a change in one
+// dataset, the encoding of that dataset's rows and a copy of the others'
+// bytes.
+func mergeParts(parts []parquetPart, dir string) (*spillFile, []partBody, error) {
+	w, err := newSpillWriter(dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	out := make([]byte, 0, size)
-	out = append(out, "PAR1"...)
+	if err := writeMerged(w, parts); err != nil {
+		w.abort()
+		return nil, nil, fmt.Errorf("merge parquet: %w", err)
+	}
+	starts := make([]int64, len(parts))
+	off := int64(4)
+	for i, p := range parts {
+		starts[i] = off
+		off += p.body.size()
+	}
+	out, err := w.finish()
+	if err != nil {
+		return nil, nil, err
+	}
+	bodies := make([]partBody, len(parts))
+	for i, p := range parts {
+		bodies[i] = partBody{file: out, off: starts[i], n: p.body.size()}
+	}
+	return out, bodies, nil
+}
+
+// writeMerged writes the merged file of parts to w (see mergeParts).
+func writeMerged(w *spillWriter, parts []parquetPart) error {
+	w.Write([]byte("PAR1"))
 	var merged format.FileMetaData
 	var indexes [][2][]byte
-	spans := make([][2]int, len(parts))
 	for i, p := range parts {
-		shift := int64(len(out)) - 4
-		spans[i] = [2]int{len(out), len(out) + len(p.body)}
-		out = append(out, p.body...)
+		shift := w.n - 4
+		if err := p.body.writeTo(w); err != nil {
+			return err
+		}
 		k := 0
 		for _, orig := range p.md.RowGroups {
 			rg := orig
@@ -80,7 +124,7 @@ func mergeParts(parts []parquetPart) ([]byte, [][]byte, error) {
 				shiftChunk(&rg.Columns[c], shift)
 				off, err := shiftOffsetIndex(p.indexes[k][1], shift)
 				if err != nil {
-					return nil, nil, fmt.Errorf("merge parquet part %d: %w", i, err)
+					return fmt.Errorf("part %d: %w", i, err)
 				}
 				indexes = append(indexes, [2][]byte{p.indexes[k][0], off})
 				k++
@@ -94,24 +138,20 @@ func mergeParts(parts []parquetPart) ([]byte, [][]byte, error) {
 		}
 		merged.NumRows += p.md.NumRows
 	}
-	out = appendIndexes(out, &merged, indexes)
+	writeIndexes(w, &merged, indexes)
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &merged)
 	if err != nil {
-		return nil, nil, fmt.Errorf("merge parquet: footer: %w", err)
+		return fmt.Errorf("footer: %w", err)
 	}
-	out = append(out, footer...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
-	out = append(out, "PAR1"...)
-	bodies := make([][]byte, len(parts))
-	for i, s := range spans {
-		bodies[i] = out[s[0]:s[1]:s[1]]
-	}
-	return out, bodies, nil
+	w.Write(footer)
+	w.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(footer))))
+	_, err = w.Write([]byte("PAR1"))
+	return err // a spillWriter keeps its first error
 }
 
-// appendIndexes writes the page indexes after the row groups, column
+// writeIndexes writes the page indexes after the row groups, column
 // indexes first, as parquet-go does, and points the chunks at them.
-func appendIndexes(out []byte, merged *format.FileMetaData, indexes [][2][]byte) []byte {
+func writeIndexes(w *spillWriter, merged *format.FileMetaData, indexes [][2][]byte) {
 	var chunks []*format.ColumnChunk
 	for r := range merged.RowGroups {
 		for c := range merged.RowGroups[r].Columns {
@@ -123,16 +163,15 @@ func appendIndexes(out []byte, merged *format.FileMetaData, indexes [][2][]byte)
 			ch := chunks[k]
 			switch {
 			case which == 0 && len(ix[0]) > 0:
-				ch.ColumnIndexOffset, ch.ColumnIndexLength = int64(len(out)), int32(len(ix[0]))
+				ch.ColumnIndexOffset, ch.ColumnIndexLength = w.n, int32(len(ix[0]))
 			case which == 1 && len(ix[1]) > 0:
-				ch.OffsetIndexOffset, ch.OffsetIndexLength = int64(len(out)), int32(len(ix[1]))
+				ch.OffsetIndexOffset, ch.OffsetIndexLength = w.n, int32(len(ix[1]))
 			default:
 				continue
 			}
-			out = append(out, ix[which]...)
+			w.Write(ix[which])
 		}
 	}
-	return out
 }
 
 // parquetFooter decodes the file metadata of a complete Parquet file.

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"os"
 	"reflect"
 	"testing"
 
@@ -25,6 +26,8 @@ func TestMergeParquetKeepsEveryRow(t *testing.T) {
 	if err := WriteData(&empty, nil); err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	var kept []parquetPart // the parts pointed at their pages in the last merge, as the piece cache keeps them
 	merge := func() []byte {
 		var parts []parquetPart
 		for _, f := range append(pieces[:1:1], empty.Bytes(), pieces[1], pieces[2]) {
@@ -34,18 +37,42 @@ func TestMergeParquetKeepsEveryRow(t *testing.T) {
 			}
 			parts = append(parts, p)
 		}
-		out, bodies, err := mergeParts(parts)
+		out, bodies, err := mergeParts(parts, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		kept = nil
 		for i := range parts {
-			if !bytes.Equal(bodies[i], parts[i].body) {
+			got := make([]byte, bodies[i].size())
+			if _, err := bodies[i].file.ReadAt(got, bodies[i].off); err != nil && len(got) > 0 {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, parts[i].body.mem) {
 				t.Errorf("part %d: the body returned is not the part's pages", i)
 			}
+			p := parts[i]
+			p.body = bodies[i]
+			kept = append(kept, p)
 		}
-		return out
+		data, err := contentBytes(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
 	}
 	merged := merge()
+	if names, _ := os.ReadDir(dir); len(names) != 0 {
+		t.Errorf("the merged file left %d names in its folder; it should have none", len(names))
+	}
+	// A merge of parts kept on disk (the previous merge's regions) makes
+	// the same file.
+	again, _, err := mergeParts(kept, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := contentBytes(again); err != nil || !bytes.Equal(b, merged) {
+		t.Errorf("a merge of the parts kept on disk differs from the first (%v)", err)
+	}
 	got := readAll[DataRow](t, merged)
 	if len(got) != len(rows) {
 		t.Fatalf("merged file has %d rows, want %d", len(got), len(rows))

@@ -43,7 +43,7 @@ var emptyFiles = map[string]func(io.Writer) error{
 
 // renderPieces renders the catalog file named file ("flat", "data",
 // "meta"), rendering again only the pieces of datasets that changed.
-func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRenderer) ([]byte, error) {
+func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRenderer) (content, error) {
 	gens, err := c.datasetGenerations(ctx)
 	if err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRend
 	if len(gens) == 0 {
 		var b bytes.Buffer
 		err := emptyFiles[file](&b)
-		return b.Bytes(), err
+		return bytesContent(b.Bytes()), err
 	}
 	names := sortedDatasets(gens)
 	parts := make([]parquetPart, 0, len(names))
@@ -63,7 +63,7 @@ func (c *Catalog) renderPieces(ctx context.Context, file string, piece pieceRend
 		parts = append(parts, part)
 	}
 	c.pieces.forget(file, gens)
-	out, bodies, err := mergeParts(parts)
+	out, bodies, err := mergeParts(parts, c.spillDir())
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +90,11 @@ func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render 
 		if err != nil {
 			return parquetPart{}, fmt.Errorf("%s: %w", f, err)
 		}
-		// Not in the larger array the writer's buffer grew, until the
-		// merge points it into its file.
-		part.body = bytes.Clone(part.body)
+		// On disk at once, not in the heap until the merge points it into
+		// its file: a first render holds every dataset's piece at once.
+		if part.body, err = c.spillBody(part.body.mem); err != nil {
+			return parquetPart{}, fmt.Errorf("%s: %w", f, err)
+		}
 		parts[f] = part
 	}
 	c.pieces.mu.Lock()
@@ -104,14 +106,14 @@ func (c *Catalog) piece(ctx context.Context, file, ds string, gen int64, render 
 }
 
 // rebase points the kept pieces of file at their pages in the file just
-// merged (bodies, in the order of names), so that the pages are not kept
-// twice. A piece rendered again meanwhile is left alone.
-func (pc *pieceCache) rebase(file string, names []string, gens map[string]int64, bodies [][]byte) {
+// merged (bodies, in the order of names), so that the pages are kept once,
+// on disk. A piece rendered again meanwhile is left alone.
+func (pc *pieceCache) rebase(file string, names []string, gens map[string]int64, bodies []partBody) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	for i, ds := range names {
 		k := pieceKey{file, ds}
-		if p, ok := pc.m[k]; ok && p.gen == gens[ds] && len(p.part.body) == len(bodies[i]) {
+		if p, ok := pc.m[k]; ok && p.gen == gens[ds] && p.part.body.size() == bodies[i].size() {
 			p.part.body = bodies[i]
 			pc.m[k] = p
 		}

@@ -24,9 +24,9 @@ func (c *Catalog) parquetViews(ctx context.Context) ([]View, error) {
 	ctx = context.WithoutCancel(ctx)
 	base := View{Mtime: mtime}
 	return []View{
-		lazyView("predictions.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "flat", c.renderFlatMeta) }),
-		lazyView("predictions_data.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "data", c.renderData) }),
-		lazyView("predictions_meta.parquet", base, func() ([]byte, error) { return c.renderPieces(ctx, "meta", c.renderFlatMeta) }),
+		lazyView("predictions.parquet", base, func() (content, error) { return c.renderPieces(ctx, "flat", c.renderFlatMeta) }),
+		lazyView("predictions_data.parquet", base, func() (content, error) { return c.renderPieces(ctx, "data", c.renderData) }),
+		lazyView("predictions_meta.parquet", base, func() (content, error) { return c.renderPieces(ctx, "meta", c.renderFlatMeta) }),
 	}, nil
 }
 

@@ -2,6 +2,8 @@ package vfs
 
 import (
 	"context"
+	"errors"
+	"io"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -70,11 +72,11 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if errno != 0 {
 		return nil, 0, errno
 	}
-	data, err := v.Content()
+	data, size, err := v.Reader()
 	if err != nil {
 		return nil, 0, n.fsys.toErrno("open view", n.StableAttr().Ino, err)
 	}
-	h := &viewHandle{data: data}
+	h := &viewHandle{data: data, size: size}
 	if !v.Blob.IsZero() {
 		b, err := n.fsys.store.OpenBlob(ctx, v.Blob)
 		if err != nil {
@@ -91,7 +93,8 @@ func (n *viewFile) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 
 // viewHandle reads one snapshot of a computed file.
 type viewHandle struct {
-	data []byte        // read only
+	data io.ReaderAt   // read only: rendered content (in memory or a spill file)
+	size int64         // read only
 	blob *backing.Blob // read only; nil for rendered content
 }
 
@@ -105,11 +108,14 @@ func (h *viewHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 		n, _ := h.blob.ReadAt(dest, off) // a short read is EOF
 		return fuse.ReadResultData(dest[:n]), 0
 	}
-	if off >= int64(len(h.data)) {
+	if off >= h.size {
 		return fuse.ReadResultData(nil), 0
 	}
-	end := min(off+int64(len(dest)), int64(len(h.data)))
-	return fuse.ReadResultData(h.data[off:end]), 0
+	n, err := h.data.ReadAt(dest[:min(int64(len(dest)), h.size-off)], off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, syscall.EIO
+	}
+	return fuse.ReadResultData(dest[:n]), 0
 }
 
 func (h *viewHandle) Release(ctx context.Context) syscall.Errno {

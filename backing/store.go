@@ -114,6 +114,10 @@ func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) spoolDir() string { return filepath.Join(s.dir, "spool") }
 
+// SpoolDir is the store's folder for content being written, on the
+// store's disk; files there without a name (O_TMPFILE) are the caller's.
+func (s *Store) SpoolDir() string { return s.spoolDir() }
+
 // Init creates a store in dir, or does nothing if one is there already. It
 // reports whether it created one.
 func Init(ctx context.Context, dir string) (created bool, err error) {

@@ -128,7 +128,7 @@ func contentBytes(c content) ([]byte, error) {
 
 // spillDir is where the catalog writes its spill files: the store's spool
 // folder, on the store's disk (a tmpfs /tmp would put them back in memory).
-func (c *Catalog) spillDir() string { return filepath.Join(c.store.Dir(), "spool") }
+func (c *Catalog) spillDir() string { return c.store.SpoolDir() }
 
 // spillBody writes a piece's pages to a spill file of their own.
 func (c *Catalog) spillBody(pages []byte) (partBody, error) {

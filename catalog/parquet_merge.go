@@ -40,7 +40,8 @@ func (b partBody) writeTo(w io.Writer) error {
 		_, err := w.Write(b.mem)
 		return err
 	}
-	_, err := io.Copy(w, io.NewSectionReader(b.file, b.off, b.n))
+	// CopyN: a short region would shift every offset after it.
+	_, err := io.CopyN(w, io.NewSectionReader(b.file, b.off, b.n), b.n)
 	return err
 }
 

@@ -128,3 +128,24 @@ func TestReportsKeptUnderConcurrentChanges(t *testing.T) {
 	}
 	f.sameAsFresh()
 }
+
+// The global report's draw of a dataset also draws its history page from
+// the same load of its rows: listing catalog/reports/dataset_history/
+// afterwards draws nothing, and gives what a fresh catalog draws.
+func TestGlobalDrawMakesTheHistories(t *testing.T) {
+	f := newStatusFixture(t)
+	f.wheat()
+	f.reportPipeline(reportPipe{ds: "corn", pid: "0001_pls_a1", score: 0.7})
+	f.refresh()
+	f.viewNames("catalog/reports")
+	if got := f.cat.PartsMade(historyKind); got != 2 {
+		t.Errorf("after listing catalog/reports, %d history parts drawn, want 2 (one per dataset)", got)
+	}
+	if names := f.viewNames("catalog/reports/dataset_history"); len(names) != 2 {
+		t.Errorf("dataset_history lists %v, want both datasets", names)
+	}
+	if got := f.cat.PartsMade(historyKind); got != 2 {
+		t.Errorf("listing dataset_history drew %d more history parts, want none", got-2)
+	}
+	f.sameAsFresh()
+}

@@ -59,11 +59,7 @@ func (Views) SessionReports(ctx context.Context, c *catalog.Catalog) ([]catalog.
 // dataset_history/ folder.
 func (Views) CatalogReports(ctx context.Context, c *catalog.Catalog) ([]catalog.View, error) {
 	parts, err := c.EachDataset(ctx, globalKind, func(ds string) (any, error) {
-		r, err := datasetInputs(ctx, c, ds)
-		if err != nil || r == nil {
-			return (*globalPart)(nil), err
-		}
-		return newGlobalPart(r), nil
+		return globalAndHistory(ctx, c, ds)
 	})
 	if err != nil {
 		return nil, err
@@ -96,14 +92,35 @@ func (Views) DatasetHistory(ctx context.Context, c *catalog.Catalog) ([]catalog.
 		if err != nil || r == nil {
 			return (*catalog.View)(nil), err
 		}
-		data, err := historyReport(r)
-		if err != nil {
-			return nil, fmt.Errorf("history report: %w", err)
-		}
-		v := dataView(r.ds+".html", r.mtime(), data)
-		return &v, nil
+		return historyPart(r)
 	})
 	return viewsOf(parts), err
+}
+
+// globalAndHistory draws a dataset's part of the global report and its
+// history page from one load of its rows: a walk of the tree asks for
+// both, and the load is most of either's cost. A history that fails is
+// left to DatasetHistory to draw again and report.
+func globalAndHistory(ctx context.Context, c *catalog.Catalog, ds string) (catalog.Parts, error) {
+	r, err := datasetInputs(ctx, c, ds)
+	if err != nil || r == nil {
+		return catalog.Parts{globalKind: (*globalPart)(nil), historyKind: (*catalog.View)(nil)}, err
+	}
+	parts := catalog.Parts{globalKind: newGlobalPart(r)}
+	if h, err := historyPart(r); err == nil {
+		parts[historyKind] = h
+	}
+	return parts, nil
+}
+
+// historyPart draws a dataset's history page.
+func historyPart(r *dsReport) (*catalog.View, error) {
+	data, err := historyReport(r)
+	if err != nil {
+		return nil, fmt.Errorf("history report: %w", err)
+	}
+	v := dataView(r.ds+".html", r.mtime(), data)
+	return &v, nil
 }
 
 // viewsOf lists the views among parts (*catalog.View, nil for none).

@@ -130,15 +130,16 @@ func (w *writer) renames() error {
 	}
 }
 
-// move renames from to to; content data is then acceptable at both names
-// until the rename returns, and only at to afterwards.
+// move renames from to to. While the rename is under way, a kill may
+// land before or after it commits: from may hold data or be free, and to
+// may hold data or what it held; afterwards to holds data.
 func (w *writer) move(from, to string, data []byte) error {
 	w.say("open", data, to)
+	w.say("gone", data, from)
 	if err := os.Rename(filepath.Join(w.dir, from), filepath.Join(w.dir, to)); err != nil {
 		return err
 	}
 	w.say("", data, to)
-	w.say("gone", data, from)
 	return nil
 }
 

@@ -145,7 +145,9 @@ func clearNativeSetID(fd int) error {
 		return nil
 	}
 	// Through /proc: fchmod refuses the O_PATH descriptors Setattr uses,
-	// and a path could be swapped for a symlink under a root chmod.
+	// and a path could be swapped for a symlink under a root chmod. (An
+	// O_PATH descriptor of a symlink never gets here: it has no set-ID
+	// bits, and chmod through it would follow the link.)
 	return syscall.Chmod("/proc/self/fd/"+strconv.Itoa(fd), backing.ClearSetID(st.Mode)&07777)
 }
 

@@ -132,6 +132,7 @@ func startDaemon(cmd *cobra.Command, g *globals, mnt string) error {
 
 // serve mounts and serves until unmounted or signalled.
 func serve(ctx context.Context, g *globals, mnt string, f mountFlags) error {
+	applyMemoryLimit(slog.Default())
 	var ready io.WriteCloser
 	if f.readyFD > 0 {
 		ready = os.NewFile(uintptr(f.readyFD), "ready")

@@ -58,6 +58,17 @@ func TestOverlayRendersOnlyTheDatasetThatChanged(t *testing.T) {
 	}
 }
 
+// parquetFileNames are the catalog/*.parquet files.
+var parquetFileNames = []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"}
+
+// renderParquetFiles renders every catalog/*.parquet file.
+func (f *statusFixture) renderParquetFiles() {
+	f.t.Helper()
+	for _, name := range parquetFileNames {
+		f.parquetFile(name)
+	}
+}
+
 // parquetFile renders the named catalog/*.parquet file.
 func (f *statusFixture) parquetFile(name string) []byte {
 	f.t.Helper()
@@ -76,9 +87,7 @@ func TestParquetRendersOnlyTheDatasetThatChanged(t *testing.T) {
 	f.pipeline("wheat", "0001_pls_aa", 0.5, 0.9)
 	f.pipeline("corn", "0001_pls_bb", 0.5, 0.9)
 	f.refresh()
-	for _, name := range []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"} {
-		f.parquetFile(name)
-	}
+	f.renderParquetFiles()
 	cornMeta := f.cat.pieces.m[pieceKey{"meta", "corn"}].part.md
 
 	f.pipeline("wheat", "0002_pls_dd", 0.1, 0.5)

@@ -18,7 +18,7 @@ func TestParquetKeptOnDisk(t *testing.T) {
 	f.pipeline("wheat", "0001_pls_aa", 0.5, 0.9)
 	f.pipeline("corn", "0001_pls_bb", 0.5, 0.9)
 	f.refresh()
-	for _, name := range []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"} {
+	for _, name := range parquetFileNames {
 		v := f.overlayFile("catalog", name)
 		r, size, err := v.Reader()
 		if err != nil {
@@ -48,9 +48,7 @@ func TestParquetKeptOnDisk(t *testing.T) {
 	for i := range 20 {
 		f.pipeline("wheat", fmt.Sprintf("%04d_pls_n%d", i+2, i), 0.3, 0.7)
 		f.refresh()
-		for _, name := range []string{"predictions.parquet", "predictions_meta.parquet", "predictions_data.parquet"} {
-			f.parquetFile(name)
-		}
+		f.renderParquetFiles()
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

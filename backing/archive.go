@@ -114,7 +114,7 @@ func (s *Store) RemoveAll(ctx context.Context, p string) (int, error) {
 
 func (s *Store) removeTree(ctx context.Context, parent uint64, name string, a Attr) (int, error) {
 	if !a.IsDir() {
-		un, err := s.unlink(ctx, parent, name, false)
+		un, _, err := s.unlink(ctx, parent, name, keepNothing)
 		if err == nil && un.Nlink == 0 && !s.IsLocked() {
 			err = s.Purge(ctx, un.Ino) // no mount can hold it open
 		}

@@ -146,13 +146,37 @@ func (s *Store) Link(ctx context.Context, ino, newParent uint64, newName string)
 // node's attributes afterwards: with Nlink 0 the caller purges it once no
 // open handle needs it. Below runs/, a copy goes to the trash (trash.go).
 func (s *Store) Unlink(ctx context.Context, parent uint64, name string) (Attr, error) {
-	return s.unlink(ctx, parent, name, true)
+	a, _, err := s.unlink(ctx, parent, name, keepCopy)
+	return a, err
 }
 
-// unlink is Unlink, keeping a copy in the trash when keep is set.
-func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep bool) (Attr, error) {
-	var a Attr
-	err := s.update(ctx, func(tx *txn) error {
+// UnlinkUnopened is Unlink of file ino, which no handle has open: below
+// runs/ the trash keeps the node itself when no other name reaches it, and
+// trashed reports so. The returned Nlink is still the file's count of
+// names in the tree (0 when it left it), but a trashed node is the
+// trash's: the caller does not purge it. When name is no longer ino, it
+// is Unlink.
+func (s *Store) UnlinkUnopened(ctx context.Context, parent uint64, name string, ino uint64) (a Attr, trashed bool, err error) {
+	return s.unlink(ctx, parent, name, keepNode(ino))
+}
+
+// keep says what the trash keeps of a node removed below runs/.
+type keep struct {
+	trash bool   // false: nothing (the caller empties the trash itself)
+	node  uint64 // the node that may go there itself (not open); 0: a copy
+}
+
+var (
+	keepNothing = keep{}
+	keepCopy    = keep{trash: true}
+)
+
+// keepNode is the keep of UnlinkUnopened: node ino is not open.
+func keepNode(ino uint64) keep { return keep{trash: true, node: ino} }
+
+// unlink is Unlink, keeping what k says in the trash.
+func (s *Store) unlink(ctx context.Context, parent uint64, name string, k keep) (a Attr, trashed bool, err error) {
+	err = s.update(ctx, func(tx *txn) error {
 		var err error
 		a, err = tx.lookup(parent, name)
 		if err == nil && a.IsDir() {
@@ -169,15 +193,17 @@ func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep boo
 			return err
 		}
 		now := nowNs()
-		if keep {
-			if err := tx.keepInTrash(parent, name, a, now); err != nil {
+		if k.trash {
+			if trashed, err = tx.keepInTrash(parent, name, a, now, k.node == a.Ino); err != nil {
 				return fmt.Errorf("keep in trash: %w", err)
 			}
 		}
 		if err := tx.removeEntry(parent, name); err != nil {
 			return err
 		}
-		if err := tx.dropLink(a, now); err != nil {
+		if trashed {
+			tx.noteIno(a.Ino) // its one link is the trash's now
+		} else if err := tx.dropLink(a, now); err != nil {
 			return err
 		}
 		a.Nlink--
@@ -187,9 +213,9 @@ func (s *Store) unlink(ctx context.Context, parent uint64, name string, keep boo
 		return tx.touchWritableDir(parent, now, 0)
 	})
 	if err != nil {
-		return a, fmt.Errorf("unlink %q in %d: %w", name, parent, err)
+		return a, false, fmt.Errorf("unlink %q in %d: %w", name, parent, err)
 	}
-	return a, nil
+	return a, trashed, nil
 }
 
 // Rmdir removes the empty directory name from parent. Below runs/, a copy
@@ -221,7 +247,7 @@ func (s *Store) rmdir(ctx context.Context, parent uint64, name string, keep bool
 		}
 		now := nowNs()
 		if keep {
-			if err := tx.keepInTrash(parent, name, a, now); err != nil {
+			if _, err := tx.keepInTrash(parent, name, a, now, false); err != nil {
 				return fmt.Errorf("keep in trash: %w", err)
 			}
 		}

@@ -15,11 +15,16 @@ import (
 // `rm -rf` reaches the store as one unlink or rmdir per node, children
 // first. Each one stays exactly what POSIX says (the entry goes, nlink
 // drops, an open file lives on until its last close); in the same
-// transaction the trash gets a copy of the node: a new node with the same
-// attributes, extended attributes and content (one more reference to the
-// same blob, no byte copied), placed in the trash item of its folder at the
-// same relative path. Copies are never open and no path reaches them, so
-// dropping one later is always safe.
+// transaction the trash gets the node, placed in the trash item of its
+// folder at the same relative path. A file that no handle has open and no
+// other name reaches goes there itself: nothing can reach it any more but
+// the trash, so the trash entry becomes its one link (no copy to write, no
+// purge after the kernel forgets it). Any other node goes as a copy: a new
+// node with the same attributes, extended attributes and content (one more
+// reference to the same blob, no byte copied); the original lives on as
+// POSIX says. Trash nodes are not open (a file moved there was not; an open
+// that raced its unlink is the one exception, and only emptying the trash
+// while it stays open could fail its reads), so dropping one later is safe.
 //
 // Items group removals by folder ("unit"): runs/<ds>/<folder> for anything
 // inside a dataset's folder, runs/<ds> for the dataset folder itself and
@@ -144,33 +149,45 @@ type trashItemRow struct {
 	first, latest int64
 }
 
-// keepInTrash puts a copy of node a, whose entry name in dir is about to
-// go, in the trash when the place is below runs/. Call before the entry
-// goes; rmdir calls it for an empty directory.
-func (tx *txn) keepInTrash(dir uint64, name string, a Attr, now int64) error {
+// keepInTrash puts node a, whose entry name in dir is about to go, in the
+// trash when the place is below runs/: the node itself when move is set
+// and a is a file no other name reaches (moved reports it; the caller then
+// keeps its link), else a copy. Call before the entry goes; rmdir calls it
+// for an empty directory. move promises that no handle has a open.
+func (tx *txn) keepInTrash(dir uint64, name string, a Attr, now int64, move bool) (moved bool, err error) {
 	p, ok, err := tx.placeBelowRuns(dir, name, a.Ino)
 	if err != nil || !ok {
-		return err
+		return false, err
 	}
+	move = move && a.Mode&syscall.S_IFMT == syscall.S_IFREG && a.Nlink == 1 && a.Flags == 0
 	depth := p.unitDepth(a.IsDir())
 	if len(p.names) == depth {
-		return tx.trashUnit(p, depth, a, now)
+		return move, tx.trashUnit(p, depth, a, now, move)
 	}
 	for attempt := 0; ; attempt++ {
 		it, err := tx.partialItem(p, depth, now, attempt > 0)
 		if err != nil {
-			return err
+			return false, err
 		}
 		dir, err := tx.mirrorDir(it.root, p, depth)
 		if err == nil {
-			err = tx.placeCopy(dir, name, a, now)
+			err = tx.placeCopy(dir, name, a, now, move)
 		}
 		if !errors.Is(err, errTrashConflict) || attempt > 0 {
-			return err
+			return move && err == nil, err
 		}
 		// The item holds another kind of node at that place (a file where
 		// a folder of the same name goes now): start a new item.
 	}
+}
+
+// trashNode is the node that stands for a in the trash: a itself when
+// move is set, else a new copy.
+func (tx *txn) trashNode(a Attr, move bool) (uint64, error) {
+	if move {
+		return a.Ino, nil
+	}
+	return tx.copyNode(a)
 }
 
 // errTrashConflict: the trash item holds a node of another type at the place.
@@ -238,7 +255,7 @@ func (tx *txn) newItem(root uint64, isDir bool, path string, unit, parent uint64
 
 // trashUnit keeps the unit itself (the last name of p): it completes the
 // burst's partial item, or makes a whole item of a copy.
-func (tx *txn) trashUnit(p place, depth int, a Attr, now int64) error {
+func (tx *txn) trashUnit(p place, depth int, a Attr, now int64, move bool) error {
 	path := p.unitPath(depth)
 	var it trashItemRow
 	var err error
@@ -255,7 +272,7 @@ func (tx *txn) trashUnit(p place, depth int, a Attr, now int64) error {
 		_, err = tx.exec(`UPDATE trash SET whole = 1, last_ns = ?, path = ? WHERE id = ?`, now, path, it.id)
 	case errors.Is(err, ErrNotFound):
 		var root uint64
-		if root, err = tx.copyNode(a); err != nil {
+		if root, err = tx.trashNode(a, move); err != nil {
 			return err
 		}
 		it, err = tx.newItem(root, a.IsDir(), path, a.Ino, p.unitParent(depth), true, now)
@@ -362,14 +379,15 @@ func (tx *txn) mirrorDir(root uint64, p place, depth int) (uint64, error) {
 	return dir, nil
 }
 
-// placeCopy puts a copy of a as name in trash directory dir. A directory
-// that is there already (made for its children) takes a's attributes; a
-// non-directory there is an older copy from the same burst and is replaced.
-func (tx *txn) placeCopy(dir uint64, name string, a Attr, now int64) error {
+// placeCopy puts a copy of a (a itself when move is set) as name in trash
+// directory dir. A directory that is there already (made for its
+// children) takes a's attributes; a non-directory there is an older node
+// from the same burst and is replaced.
+func (tx *txn) placeCopy(dir uint64, name string, a Attr, now int64, move bool) error {
 	if !a.IsDir() {
 		// The usual case, a file whose name is free in the item: no lookup
 		// first. A taken name leaves the copy unused, and the long way.
-		placed, err := tx.placeNewCopy(dir, name, a)
+		placed, err := tx.placeNew(dir, name, a, move)
 		if placed || err != nil {
 			return err
 		}
@@ -390,17 +408,18 @@ func (tx *txn) placeCopy(dir uint64, name string, a Attr, now int64) error {
 	case !errors.Is(err, ErrNotFound):
 		return err
 	}
-	ino, err := tx.copyNode(a)
+	ino, err := tx.trashNode(a, move)
 	if err != nil {
 		return err
 	}
 	return tx.linkQuiet(dir, name, ino, a.IsDir())
 }
 
-// placeNewCopy puts a copy of file a as name in trash directory dir if the
-// name is free there; placed is false (and no copy left) when it is not.
-func (tx *txn) placeNewCopy(dir uint64, name string, a Attr) (placed bool, err error) {
-	ino, err := tx.copyNode(a)
+// placeNew puts a copy of file a (a itself when move is set) as name in
+// trash directory dir if the name is free there; placed is false (and no
+// copy left) when it is not.
+func (tx *txn) placeNew(dir uint64, name string, a Attr, move bool) (placed bool, err error) {
+	ino, err := tx.trashNode(a, move)
 	if err != nil {
 		return false, err
 	}
@@ -408,7 +427,7 @@ func (tx *txn) placeNewCopy(dir uint64, name string, a Attr) (placed bool, err e
 	if err != nil {
 		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	if n, err := res.RowsAffected(); err != nil || n == 1 || move {
 		return n == 1, err
 	}
 	return false, tx.dropTrashNode(ino)

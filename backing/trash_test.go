@@ -21,17 +21,28 @@ func rmRF(t *testing.T, s *backing.Store, p string) {
 	rmNode(t, s, parent.Ino, name, a)
 }
 
+// rmNode removes name, node a, from parent as rm -rf does. Files go as the mount removes an open file (Unlink: the trash keeps a
+// copy) or, those of even inode, as one no handle has open
+// (UnlinkUnopened: the trash keeps the node itself), so that every trash
+// test sees items made both ways.
 func rmNode(t *testing.T, s *backing.Store, parent uint64, name string, a backing.Attr) {
 	t.Helper()
 	if !a.IsDir() {
-		un, err := s.Unlink(ctx, parent, name)
+		var un backing.Attr
+		var trashed bool
+		var err error
+		if a.Ino%2 == 0 {
+			un, trashed, err = s.UnlinkUnopened(ctx, parent, name, a.Ino)
+		} else {
+			un, err = s.Unlink(ctx, parent, name)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		if un.Nlink != 0 && un.Ino == a.Ino && a.Nlink == 1 {
 			t.Fatalf("unlink %s: nlink %d after, want 0 (POSIX, trash or not)", name, un.Nlink)
 		}
-		if un.Nlink == 0 {
+		if un.Nlink == 0 && !trashed {
 			if err := s.Purge(ctx, un.Ino); err != nil {
 				t.Fatal(err)
 			}
@@ -317,6 +328,100 @@ func TestTrashDeepTreeKeepsTheTopLevels(t *testing.T) {
 	}
 	if got := readContent(t, s, "runs/ds/0001_x/top"); got != "top" {
 		t.Errorf("top = %q", got)
+	}
+	mustClean(t, s)
+}
+
+// nodeRows counts the index's nodes, live and trashed.
+func nodeRows(t *testing.T, s *backing.Store) int {
+	t.Helper()
+	var n int
+	if err := rawDB(t, s).QueryRowContext(ctx, `SELECT count(*) FROM nodes`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A file no handle has open goes to the trash itself: no new node, no
+// second reference to its content, nothing to purge; it comes back as the
+// same node. A file with another name, or a name that now holds another
+// node than the caller saw, goes as a copy.
+func TestTrashKeepsUnopenedFileItself(t *testing.T) {
+	s := fileStore(t)
+	want := fillPipeline(t, s, "runs/ds/0001_x")
+	dir := resolve(t, s, "runs/ds/0001_x")
+	pred := resolve(t, s, "runs/ds/0001_x/predictions.csv")
+
+	// The name holds another node than the caller saw: a copy (and the
+	// trash item of the folder, made by this first removal).
+	m := resolve(t, s, "runs/ds/0001_x/metrics.json")
+	_, trashed, err := s.UnlinkUnopened(ctx, dir.Ino, "metrics.json", m.Ino+1000)
+	if err != nil || trashed {
+		t.Fatalf("UnlinkUnopened of another node: trashed %v, %v; want a copy", trashed, err)
+	}
+	if err := s.Purge(ctx, m.Ino); err != nil {
+		t.Fatal(err)
+	}
+
+	nodes := nodeRows(t, s)
+	un, trashed, err := s.UnlinkUnopened(ctx, dir.Ino, "predictions.csv", pred.Ino)
+	if err != nil || !trashed || un.Nlink != 0 || un.Ino != pred.Ino {
+		t.Fatalf("UnlinkUnopened = nlink %d ino %d trashed %v, %v; want nlink 0, the same node, trashed", un.Nlink, un.Ino, trashed, err)
+	}
+	if n := nodeRows(t, s); n != nodes {
+		t.Errorf("nodes %d -> %d: the trash made a copy", nodes, n)
+	}
+	if n := refcount(t, s, pred.Blob); n != 1 {
+		t.Errorf("refcount of the trashed content = %d, want 1", n)
+	}
+	mustClean(t, s)
+
+	// A file with a second name: a copy, the node lives on by that name.
+	png := resolve(t, s, "runs/ds/0001_x/outputs/plots/a.png")
+	if _, err := s.Link(ctx, png.Ino, dir.Ino, "a_link.png"); err != nil {
+		t.Fatal(err)
+	}
+	plots := resolve(t, s, "runs/ds/0001_x/outputs/plots")
+	un, trashed, err = s.UnlinkUnopened(ctx, plots.Ino, "a.png", png.Ino)
+	if err != nil || trashed || un.Nlink != 1 {
+		t.Fatalf("UnlinkUnopened of a linked file: nlink %d trashed %v, %v; want 1, a copy", un.Nlink, trashed, err)
+	}
+	if got := readContent(t, s, "runs/ds/0001_x/a_link.png"); got != want["runs/ds/0001_x/outputs/plots/a.png"] {
+		t.Errorf("the other name reads %q", got)
+	}
+	mustClean(t, s)
+
+	items := trashItems(t, s)
+	if len(items) != 1 || items[0].Files != 3 {
+		t.Fatalf("trash = %+v, want one item of 3 files", items)
+	}
+	if _, err := s.RestoreTrash(ctx, items[0].ID, backing.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if back := resolve(t, s, "runs/ds/0001_x/predictions.csv"); back.Ino != pred.Ino {
+		t.Errorf("restored predictions.csv is node %d, want %d (the trashed node itself)", back.Ino, pred.Ino)
+	}
+	for _, p := range []string{"predictions.csv", "metrics.json", "outputs/plots/a.png"} {
+		p = "runs/ds/0001_x/" + p
+		if got := readContent(t, s, p); got != want[p] {
+			t.Errorf("restored %s reads %d bytes, want %d", p, len(got), len(want[p]))
+		}
+	}
+	mustClean(t, s)
+
+	// Emptied from the trash, the node goes and its content with it.
+	un, trashed, err = s.UnlinkUnopened(ctx, dir.Ino, "predictions.csv", pred.Ino)
+	if err != nil || !trashed {
+		t.Fatalf("second UnlinkUnopened: trashed %v, %v", trashed, err)
+	}
+	if _, err := s.ExpireTrash(ctx, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := refcount(t, s, pred.Blob); n > 0 {
+		t.Errorf("refcount of emptied content = %d, want 0", n)
+	}
+	if _, err := s.GetAttr(ctx, pred.Ino); !errors.Is(err, backing.ErrNotFound) {
+		t.Errorf("trashed node after expiry: %v, want not found", err)
 	}
 	mustClean(t, s)
 }

@@ -189,7 +189,7 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	writes, _ := n.fsys.stamp()
-	a, err := n.fsys.store.Unlink(ctx, n.ino(), name)
+	a, trashed, err := n.fsys.unlink(ctx, n.ino(), n.GetChild(name), name)
 	if err == nil {
 		n.fsys.noteUnlinked(writes, n.ino(), name, a)
 	}
@@ -203,7 +203,9 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return n.fsys.toErrno("unlink", n.ino(), err)
 	}
-	n.fsys.purgeIfUnused(ctx, &a)
+	if !trashed {
+		n.fsys.purgeIfUnused(ctx, &a)
+	}
 	return 0
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
 
 	"github.com/n4ws/n4ws/backing"
@@ -94,6 +95,20 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 		err = errors.Join(err, f.store.Purge(ctx, of.ino))
 	}
 	return err
+}
+
+// unlink removes name, whose node the kernel knows as child (nil when it
+// does not), from directory dir. A file no handle has open may go to the
+// trash itself rather than as a copy (Store.UnlinkUnopened); trashed says
+// it did, and the node is then the trash's, not to be purged.
+func (f *fsys) unlink(ctx context.Context, dir uint64, child *fs.Inode, name string) (a backing.Attr, trashed bool, err error) {
+	if child != nil {
+		if ino := child.StableAttr().Ino; f.openFileOf(ino) == nil {
+			return f.store.UnlinkUnopened(ctx, dir, name, ino)
+		}
+	}
+	a, err = f.store.Unlink(ctx, dir, name)
+	return a, false, err
 }
 
 // purgeIfUnused deletes an unlinked node now, or leaves it to the release of

@@ -178,6 +178,11 @@ func (p *Projector) passOnce(ctx context.Context) {
 		l.tookNext++
 	}
 	l.mu.Unlock()
+	if err != nil && ctx.Err() != nil {
+		// The mount is stopping: the pass was cut short, nothing failed.
+		p.log.Debug("live projection: pass stopped", "workspace", p.opts.Workspace, "err", err)
+		return
+	}
 	if err != nil {
 		p.log.Error("live projection", "workspace", p.opts.Workspace, "err", err)
 		return

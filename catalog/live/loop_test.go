@@ -3,8 +3,11 @@ package live
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +107,26 @@ func TestNoSnapshotBeforeDatabase(t *testing.T) {
 	standintest.Run(t, "run", f.ws, "--datasets", "soy", "--pipelines", "1", "--no-refit")
 	if rep := f.pass(); rep.Pipelines != 1 || snapshots != 1 {
 		t.Errorf("after a run: %d snapshots, %d pipelines, want 1 and 1", snapshots, rep.Pipelines)
+	}
+}
+
+// TestStoppedPassLogsNoError: a pass the mount's stop cuts short is not an
+// error in its log; a pass that fails while the mount runs is.
+func TestStoppedPassLogsNoError(t *testing.T) {
+	f := newFixture(t)
+	var logged strings.Builder
+	f.p.log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	standintest.Run(t, "run", f.ws, "--datasets", "soy", "--pipelines", "1", "--no-refit")
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	f.p.passOnce(stopped)
+	if strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "pass stopped") {
+		t.Errorf("log of a pass cut short by the stop:\n%s", logged.String())
+	}
+	logged.Reset()
+	f.p.opts.Snapshot = func(context.Context, string, string) error { return errors.New("disk on fire") }
+	f.p.passOnce(context.Background())
+	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "disk on fire") {
+		t.Errorf("log of a failed pass:\n%s", logged.String())
 	}
 }

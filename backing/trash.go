@@ -22,9 +22,10 @@ import (
 // purge after the kernel forgets it). Any other node goes as a copy: a new
 // node with the same attributes, extended attributes and content (one more
 // reference to the same blob, no byte copied); the original lives on as
-// POSIX says. Trash nodes are not open (a file moved there was not; an open
-// that raced its unlink is the one exception, and only emptying the trash
-// while it stays open could fail its reads), so dropping one later is safe.
+// POSIX says. A file moved there was not open (an open that raced its
+// unlink is the exception, as are the files of a folder `runs delete`
+// moves): dropping an item while a mount runs leaves such nodes to the
+// mount, which purges them once unused (trash_expire.go).
 //
 // Items group removals by folder ("unit"): runs/<ds>/<folder> for anything
 // inside a dataset's folder, runs/<ds> for the dataset folder itself and

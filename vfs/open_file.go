@@ -111,33 +111,36 @@ func (f *fsys) unlink(ctx context.Context, dir uint64, child *fs.Inode, name str
 	return a, false, err
 }
 
-// purgeIfUnused deletes an unlinked node now, or leaves it to the release of
-// its last open handle, or to the kernel's forget when it still knows the
-// node (an open racing with the rename that replaced it must still work).
+// purgeIfUnused leaves an unlinked node to the release of its last open
+// handle, or to the kernel's forget when it still knows the node (an open
+// racing with the rename that replaced it must still work), or else to the
+// purger, a few milliseconds later: a lookup that read the name just
+// before the unlink may still be about to hand the node to the kernel, and
+// the purger checks again (purge_queue.go).
 func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
 	if a.Nlink > 0 || a.IsDir() {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock() // no open of the node may start while it goes
-	if _, open := f.open[a.Ino]; !open {
-		if _, known := f.nodes[a.Ino]; known {
-			f.unlinked[a.Ino] = true
-			return
-		}
+	defer f.mu.Unlock()
+	if !f.leaveToHandlesLocked(a.Ino) {
+		f.queuePurge(a.Ino)
 	}
-	f.purgeLocked(ctx, a.Ino)
 }
 
-// purgeLocked purges ino now or marks it for its last release. f.mu held.
-func (f *fsys) purgeLocked(ctx context.Context, ino uint64) {
+// leaveToHandlesLocked marks an unlinked node for the release of its last
+// open handle or the kernel's forget of it, and says whether it did; false
+// means nothing holds it and it may be purged. f.mu held.
+func (f *fsys) leaveToHandlesLocked(ino uint64) bool {
 	if of, open := f.open[ino]; open {
 		of.unlinked = true
-		return
+		return true
 	}
-	if err := f.store.Purge(ctx, ino); err != nil {
-		f.log.Error("purge unlinked node", "ino", ino, "err", err)
+	if _, known := f.nodes[ino]; known {
+		f.unlinked[ino] = true
+		return true
 	}
+	return false
 }
 
 // overlay shows uncommitted size and mtime in a node's attributes.

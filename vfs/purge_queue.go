@@ -12,17 +12,18 @@ import (
 // long as the unlinks that rm waits for.
 const purgeBatchDelay = 10 * time.Millisecond
 
-// purgeQueue holds unlinked nodes the kernel has forgotten, to be purged
-// from the index in batches. Nodes left in it when the mount stops have no
-// name and are purged at the next mount (Store.PurgeUnlinked).
+// purgeQueue holds unlinked nodes the kernel has forgotten, or did not
+// hold when they lost their last name, to be purged from the index in
+// batches. Nodes left in it when the mount stops have no name and are
+// purged at the next mount (Store.PurgeUnlinked).
 type purgeQueue struct {
 	mu   sync.Mutex
 	inos []uint64
 	wake chan struct{} // buffered, 1
 }
 
-// queuePurge adds ino, which no name and no handle reach any more, to
-// the nodes the purger deletes.
+// queuePurge adds ino, which no name reaches any more, to the nodes the
+// purger deletes unless a handle or the kernel holds it by then.
 func (f *fsys) queuePurge(ino uint64) {
 	q := &f.purges
 	q.mu.Lock()
@@ -49,9 +50,10 @@ func (f *fsys) runPurger(ctx context.Context) {
 		case <-time.After(purgeBatchDelay):
 		}
 		q.mu.Lock()
-		batch := q.inos
+		queued := q.inos
 		q.inos = nil
 		q.mu.Unlock()
+		batch := f.stillUnused(queued)
 		if len(batch) == 0 {
 			continue
 		}
@@ -59,4 +61,19 @@ func (f *fsys) runPurger(ctx context.Context) {
 			f.log.Error("purge unlinked nodes", "count", len(batch), "err", err)
 		}
 	}
+}
+
+// stillUnused returns the queued nodes that nothing holds now: a node the
+// kernel was handed meanwhile (by a lookup that read its name before the
+// unlink) or opened is left to its forget or last release instead.
+func (f *fsys) stillUnused(queued []uint64) []uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	free := queued[:0]
+	for _, ino := range queued {
+		if !f.leaveToHandlesLocked(ino) {
+			free = append(free, ino)
+		}
+	}
+	return free
 }

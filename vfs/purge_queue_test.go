@@ -3,9 +3,15 @@ package vfs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"github.com/n4ws/n4ws/backing/backingtest"
 )
 
 // Files removed by rm -rf outside runs/ are purged from the index once the
@@ -43,4 +49,37 @@ func TestRemovedFilesPurged(t *testing.T) {
 			t.Errorf("node %d of a removed pipeline file: nlink %d, %v; want the trash's node (1 link)", ino, a.Nlink, err)
 		}
 	}
+}
+
+// A file that loses its last name while neither a handle nor the kernel
+// holds it is not purged on the spot: a lookup that read its name just
+// before may be handing it to the kernel (an rm or a rename-over racing
+// an open of the old name), and the open that follows must find it. The
+// purger leaves such a node to the kernel's forget, then purges it.
+func TestUnlinkedNodeHandedToKernelIsKept(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := backingtest.NewStore(t)
+	f := newFsys(store, nil, Options{Logger: slog.New(&testLog{})})
+	go f.runPurger(ctx)
+	backingtest.WriteFile(t, store, "runs/ds/a", "x")
+	dir, err := store.ResolvePath(ctx, "runs/ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	un, err := store.Unlink(ctx, dir.Ino, "a")
+	if err != nil || un.Nlink != 0 {
+		t.Fatalf("unlink: nlink %d, %v", un.Nlink, err)
+	}
+	f.purgeIfUnused(ctx, &un)
+	handed := &fs.Inode{} // the racing lookup registers the node now
+	f.mu.Lock()
+	f.nodes[un.Ino] = handed
+	f.mu.Unlock()
+	time.Sleep(5 * purgeBatchDelay)
+	if _, err := store.GetAttr(ctx, un.Ino); err != nil {
+		t.Fatalf("node handed to the kernel was purged before its open: %v", err)
+	}
+	f.forget(un.Ino, handed)
+	waitPurged(t, store, un.Ino)
 }

@@ -160,7 +160,7 @@ func (tx *txn) keepInTrash(dir uint64, name string, a Attr, now int64, move bool
 	if err != nil || !ok {
 		return false, err
 	}
-	move = move && a.Mode&syscall.S_IFMT == syscall.S_IFREG && a.Nlink == 1 && a.Flags == 0
+	move = move && isType(a.Mode, syscall.S_IFREG) && a.Nlink == 1 && a.Flags == 0
 	depth := p.unitDepth(a.IsDir())
 	if len(p.names) == depth {
 		return move, tx.trashUnit(p, depth, a, now, move)

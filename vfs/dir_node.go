@@ -204,7 +204,7 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return n.fsys.toErrno("unlink", n.ino(), err)
 	}
 	if !trashed {
-		n.fsys.purgeIfUnused(ctx, &a)
+		n.fsys.purgeIfUnused(&a)
 	}
 	return 0
 }
@@ -237,7 +237,7 @@ func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 		}
 	}
 	if replaced != nil {
-		n.fsys.purgeIfUnused(ctx, replaced)
+		n.fsys.purgeIfUnused(replaced)
 	}
 	return 0
 }

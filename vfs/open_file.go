@@ -117,7 +117,7 @@ func (f *fsys) unlink(ctx context.Context, dir uint64, child *fs.Inode, name str
 // purger, a few milliseconds later: a lookup that read the name just
 // before the unlink may still be about to hand the node to the kernel, and
 // the purger checks again (purge_queue.go).
-func (f *fsys) purgeIfUnused(ctx context.Context, a *backing.Attr) {
+func (f *fsys) purgeIfUnused(a *backing.Attr) {
 	if a.Nlink > 0 || a.IsDir() {
 		return
 	}

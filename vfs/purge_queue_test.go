@@ -71,7 +71,7 @@ func TestUnlinkedNodeHandedToKernelIsKept(t *testing.T) {
 	if err != nil || un.Nlink != 0 {
 		t.Fatalf("unlink: nlink %d, %v", un.Nlink, err)
 	}
-	f.purgeIfUnused(ctx, &un)
+	f.purgeIfUnused(&un)
 	handed := &fs.Inode{} // the racing lookup registers the node now
 	f.mu.Lock()
 	f.nodes[un.Ino] = handed

@@ -77,7 +77,7 @@ func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
 			// A file the CLI unlinked is purged here unless this mount
 			// holds it open (then its last release does it).
 			if a, err := f.store.GetAttr(ctx, c.Ino); err == nil {
-				f.purgeIfUnused(ctx, &a)
+				f.purgeIfUnused(&a)
 			}
 		}
 		seq = c.Seq

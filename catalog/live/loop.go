@@ -178,13 +178,13 @@ func (p *Projector) passOnce(ctx context.Context) {
 		l.tookNext++
 	}
 	l.mu.Unlock()
-	if err != nil && ctx.Err() != nil {
-		// The mount is stopping: the pass was cut short, nothing failed.
-		p.log.Debug("live projection: pass stopped", "workspace", p.opts.Workspace, "err", err)
-		return
-	}
 	if err != nil {
-		p.log.Error("live projection", "workspace", p.opts.Workspace, "err", err)
+		if ctx.Err() != nil {
+			// The mount is stopping: the pass was cut short, nothing failed.
+			p.log.Debug("live projection: pass stopped", "workspace", p.opts.Workspace, "err", err)
+		} else {
+			p.log.Error("live projection", "workspace", p.opts.Workspace, "err", err)
+		}
 		return
 	}
 	if len(rep.Written)+len(rep.Removed) > 0 {

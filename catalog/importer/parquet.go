@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
@@ -18,9 +19,10 @@ import (
 // for a scalar, any number for a list).
 type pqRow map[string][]parquet.Value
 
-// readParquetRows reads every row of a Parquet file. A corrupt file is an
+// readParquetRows reads every row of a Parquet file, with only the
+// top-level columns named in only (all when none). A corrupt file is an
 // error, never a panic.
-func readParquetRows(data []byte) (rows []pqRow, err error) {
+func readParquetRows(data []byte, only ...string) (rows []pqRow, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			rows, err = nil, fmt.Errorf("invalid Parquet file: %v", r)
@@ -30,8 +32,20 @@ func readParquetRows(data []byte) (rows []pqRow, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid Parquet file: %w", err)
 	}
-	cols := f.Schema().Columns()
-	r := parquet.NewReader(f)
+	schema := f.Schema()
+	if len(only) > 0 {
+		// Read only the columns asked for: the reader then decodes no
+		// other column chunk.
+		g := parquet.Group{}
+		for _, field := range schema.Fields() {
+			if slices.Contains(only, field.Name()) {
+				g[field.Name()] = field
+			}
+		}
+		schema = parquet.NewSchema(schema.Name(), g)
+	}
+	cols := schema.Columns()
+	r := parquet.NewReader(f, schema)
 	defer r.Close()
 	buf := make([]parquet.Row, 128)
 	for {
@@ -51,15 +65,31 @@ func readParquetRows(data []byte) (rows []pqRow, err error) {
 	}
 }
 
+// pqRowOf gathers a row's non-null values by top-level column. A Row
+// holds each column's values together, in column order: each run is
+// copied into a slice of its exact size (appending value by value was
+// most of the cost of reading a predictions file).
 func pqRowOf(row parquet.Row, cols [][]string) pqRow {
-	out := pqRow{}
-	for _, v := range row {
-		c := v.Column()
-		if c < 0 || c >= len(cols) || len(cols[c]) == 0 || v.IsNull() {
-			continue
+	out := make(pqRow, len(cols))
+	for i := 0; i < len(row); {
+		c := row[i].Column()
+		j, n := i, 0
+		for ; j < len(row) && row[j].Column() == c; j++ {
+			if !row[j].IsNull() {
+				n++
+			}
 		}
-		name := cols[c][0]
-		out[name] = append(out[name], v.Clone())
+		if c >= 0 && c < len(cols) && len(cols[c]) > 0 && n > 0 {
+			vals := make([]parquet.Value, 0, n)
+			for _, v := range row[i:j] {
+				if !v.IsNull() {
+					vals = append(vals, v.Clone())
+				}
+			}
+			name := cols[c][0]
+			out[name] = append(out[name], vals...)
+		}
+		i = j
 	}
 	return out
 }

@@ -16,14 +16,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/n4ws/n4ws/catalog"
-	"github.com/n4ws/n4ws/catalog/nirs4all"
 )
 
 // dbRow is one table row: column → value (text for TEXT and BLOB).
@@ -150,85 +147,4 @@ func copyOut(src fs.FS, name, dst string) error {
 		return err
 	}
 	return out.Close()
-}
-
-func loadStore(db *sql.DB) (*storeData, error) {
-	d := &storeData{Runs: map[string]dbRow{}, Chains: map[string][]dbRow{}, Preds: map[string][]dbRow{}, Artifacts: map[string]dbRow{}}
-	if err := db.QueryRow("PRAGMA user_version").Scan(&d.Version); err != nil {
-		return nil, fmt.Errorf("%w: not an SQLite database (%v)", ErrNotWorkspace, err)
-	}
-	pipes, err := queryRows(db, "SELECT rowid AS n4ws_rowid, * FROM pipelines", "pipelines")
-	if err != nil && strings.Contains(err.Error(), "no such table") {
-		return nil, fmt.Errorf("%w: no pipelines table: not a nirs4all store (schema v5)", ErrNotWorkspace)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(pipes, func(i, j int) bool {
-		a, b := pipes[i].str("created_at"), pipes[j].str("created_at")
-		if a != b {
-			return a < b
-		}
-		// created_at has one-second resolution: insertion order breaks ties.
-		ri, _ := nirs4all.AsInt(pipes[i]["n4ws_rowid"])
-		rj, _ := nirs4all.AsInt(pipes[j]["n4ws_rowid"])
-		return ri < rj
-	})
-	d.Pipelines = pipes
-	for _, tb := range []struct {
-		name, key string
-		add       func(k string, r dbRow)
-	}{
-		{"runs", "run_id", func(k string, r dbRow) { d.Runs[k] = r }},
-		{"chains", "pipeline_id", func(k string, r dbRow) { d.Chains[k] = append(d.Chains[k], r) }},
-		{"predictions", "pipeline_id", func(k string, r dbRow) { d.Preds[k] = append(d.Preds[k], r) }},
-		{"artifacts", "artifact_id", func(k string, r dbRow) { d.Artifacts[k] = r }},
-	} {
-		rows, err := queryTable(db, tb.name)
-		if err != nil && !strings.Contains(err.Error(), "no such table") {
-			return nil, err
-		}
-		for _, r := range rows {
-			tb.add(r.str(tb.key), r)
-		}
-	}
-	return d, nil
-}
-
-// queryTable reads every row of a table, in rowid order, whatever its
-// columns: the schema grew over versions.
-func queryTable(db *sql.DB, table string) ([]dbRow, error) {
-	return queryRows(db, "SELECT * FROM "+table, table)
-}
-
-func queryRows(db *sql.DB, query, table string) ([]dbRow, error) {
-	rows, err := db.Query(query)
-	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", table, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []dbRow
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
-		}
-		r := make(dbRow, len(cols))
-		for i, c := range cols {
-			if b, ok := vals[i].([]byte); ok {
-				vals[i] = string(b)
-			}
-			r[c] = vals[i]
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }

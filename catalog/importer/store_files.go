@@ -137,6 +137,7 @@ func binClass(c string) string { return folderName(nirs4all.ShortClass(c)) }
 // storeArrays is one prediction's arrays.
 type storeArrays struct {
 	yt, yp, idx []float64
+	digest      [32]byte // arraysDigest, for fingerprints
 }
 
 var arraysUnsafe = regexp.MustCompile(`[/\\:*?"<>|\s.]+`)
@@ -162,12 +163,16 @@ func loadArraysFile(src fs.FS, f string, note func(string, ...any)) map[string]s
 	case err != nil:
 		note("%s: unreadable (%v)", f, err)
 	default:
-		rows, err := readParquetRows(data)
+		// Only the columns used: the file also holds every sample's
+		// spectra (X), which would cost more to copy than all the rest.
+		rows, err := readParquetRows(data, "prediction_id", "y_true", "y_pred", "sample_indices")
 		if err != nil {
 			note("%s: cannot read predictions (%v): no metrics synthesised from it", f, err)
 		}
 		for _, r := range rows {
-			out[r.str("prediction_id")] = storeArrays{yt: r.floats("y_true"), yp: r.floats("y_pred"), idx: r.floats("sample_indices")}
+			a := storeArrays{yt: r.floats("y_true"), yp: r.floats("y_pred"), idx: r.floats("sample_indices")}
+			a.digest = arraysDigest(a)
+			out[r.str("prediction_id")] = a
 		}
 	}
 	return out

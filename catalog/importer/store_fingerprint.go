@@ -1,9 +1,10 @@
 package importer
 
 // Fingerprints of what a pipeline's folder is projected from, so that a
-// live view re-projects only the pipelines whose rows changed. They hash
-// the rows as read (no JSON decoding) and the prediction arrays as raw
-// floats: a pass computes them for every pipeline of the store.
+// live view re-projects only the pipelines whose rows changed. A pass
+// computes one for every pipeline of the store, so they are built from
+// digests computed once: each row's (rowDigest, taken when the row is
+// read) and each prediction's arrays' (when arrays/<ds>.parquet is read).
 
 import (
 	"crypto/sha256"
@@ -23,12 +24,12 @@ import (
 // RunFingerprints give equal folders.
 func (s *Snapshot) Fingerprint(p StorePipeline) string {
 	h := newRowHasher()
-	h.row("pipelines", p.row, "n4ws_rowid")
+	h.addRow("pipelines", p.row)
 	for _, ch := range s.d.Chains[p.ID] {
-		h.row("chains", ch)
+		h.addRow("chains", ch)
 	}
 	for _, id := range s.artifactIDs(p.ID) {
-		h.row("artifacts", s.d.Artifacts[id])
+		h.addRow("artifacts", s.d.Artifacts[id])
 	}
 	s.hashPreds(h, p)
 	for _, cv := range s.cvPipeline(p) {
@@ -43,7 +44,7 @@ func (s *Snapshot) Fingerprint(p StorePipeline) string {
 func (s *Snapshot) RunFingerprint(p StorePipeline) string {
 	h := newRowHasher()
 	if run, ok := s.d.Runs[p.RunID]; ok {
-		h.row("runs", run)
+		h.addRow("runs", run)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -52,13 +53,11 @@ func (s *Snapshot) RunFingerprint(p StorePipeline) string {
 func (s *Snapshot) hashPreds(h *rowHasher, p StorePipeline) {
 	arr := s.datasetArrays(p.Dataset)
 	for _, r := range s.d.Preds[p.ID] {
-		h.row("predictions", r)
+		h.addRow("predictions", r)
 		id := r.str("prediction_id")
 		a, ok := arr[id]
 		fmt.Fprintf(h, "arrays %t %t\x00", ok, s.tomb[id])
-		for _, f := range [][]float64{a.yt, a.yp, a.idx} {
-			hashFloats(h, f)
-		}
+		h.Write(a.digest[:])
 	}
 }
 
@@ -67,17 +66,43 @@ func (s *Snapshot) hashPreds(h *rowHasher, p StorePipeline) {
 // and one buffer that a row is encoded into before it is hashed.
 type rowHasher struct {
 	hash.Hash
+	one  hash.Hash // a row's own digest
 	buf  []byte
 	keys map[string][]string // table → its rows' columns, sorted
 }
 
 func newRowHasher() *rowHasher {
-	return &rowHasher{Hash: sha256.New(), keys: map[string][]string{}}
+	return &rowHasher{Hash: sha256.New(), one: sha256.New(), keys: map[string][]string{}}
 }
 
-// row hashes r's columns (but skip) in name order, each value with its
-// type (NULL, 1 and "1" hash apart). table names the sort order to reuse.
-func (h *rowHasher) row(table string, r dbRow, skip ...string) {
+// addRow adds r's digest (rowDigest) to the hash.
+func (h *rowHasher) addRow(table string, r dbRow) {
+	d := h.digest(table, r)
+	h.Write(d[:])
+}
+
+// digest is r's digest: the one taken when the row was read, else the
+// hash of its columns. A missing row (nil) hashes as a row without
+// columns.
+func (h *rowHasher) digest(table string, r dbRow) [sha256.Size]byte {
+	if d, ok := r[rowDigestKey].([sha256.Size]byte); ok {
+		return d
+	}
+	h.one.Reset()
+	h.one.Write(h.encode(table, r))
+	var d [sha256.Size]byte
+	h.one.Sum(d[:0])
+	return d
+}
+
+// rowSkip are the keys of a dbRow that are not the table's columns: the
+// pipelines' rowid, kept for ordering, and the row's digest.
+var rowSkip = []string{"n4ws_rowid", rowDigestKey}
+
+// encode gives r's columns in name order, each value with its type (NULL,
+// 1 and "1" encode apart). table names the sort order to reuse.
+func (h *rowHasher) encode(table string, r dbRow) []byte {
+	skip := rowSkip
 	keys := h.keys[table]
 	if !sameKeys(keys, r, skip) {
 		keys = keys[:0]
@@ -112,8 +137,8 @@ func (h *rowHasher) row(table string, r dbRow, skip ...string) {
 		}
 	}
 	b = append(b, 0xff)
-	h.Write(b)
 	h.buf = b
+	return b
 }
 
 // sameKeys says whether keys are exactly r's columns but skip.
@@ -133,6 +158,17 @@ func sameKeys(keys []string, r dbRow, skip []string) bool {
 		}
 	}
 	return true
+}
+
+// arraysDigest is the digest of one prediction's arrays.
+func arraysDigest(a storeArrays) [sha256.Size]byte {
+	h := sha256.New()
+	for _, f := range [][]float64{a.yt, a.yp, a.idx} {
+		hashFloats(h, f)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
 }
 
 func hashFloats(h hash.Hash, fs []float64) {

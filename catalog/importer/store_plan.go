@@ -264,7 +264,7 @@ func jsonValue(v any) any {
 func rowMap(r dbRow, skip ...string) map[string]any {
 	out := map[string]any{}
 	for k, v := range r {
-		if v != nil && !containsStr(skip, k) {
+		if v != nil && k != rowDigestKey && !containsStr(skip, k) {
 			out[k] = jsonValue(v)
 		}
 	}

@@ -7,10 +7,12 @@ package importer
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,6 +29,10 @@ type Snapshot struct {
 	tomb   map[string]bool                   // prediction_ids in arrays/_tombstones.json
 	cache  *ArraysCache                      // nil: arrays read from src every time
 	notes  []string
+
+	pipes    []StorePipeline                // Pipelines, built once
+	byName   map[[3]string]StorePipeline    // run, dataset, name → first such pipeline (cvPipeline)
+	chainStrs map[[sha256.Size]byte][]string // chain row digest → chainStrings (nil: not kept)
 }
 
 // StorePipeline is one row of the pipelines table.
@@ -60,16 +66,6 @@ func LoadSnapshot(ctx context.Context, src fs.FS) (*Snapshot, error) {
 	return newSnapshot(d, src), nil
 }
 
-// LoadSnapshotFile reads an already taken snapshot of store.sqlite (see
-// SnapshotStore); arrays/ and artifacts/ come from src.
-func LoadSnapshotFile(dbCopy string, src fs.FS) (*Snapshot, error) {
-	d, err := ReadStoreFile(dbCopy)
-	if err != nil {
-		return nil, fmt.Errorf("store.sqlite: %w", err)
-	}
-	return newSnapshot(d, src), nil
-}
-
 func newSnapshot(d *storeData, src fs.FS) *Snapshot {
 	s := &Snapshot{d: d, src: src, arrays: map[string]map[string]storeArrays{}}
 	if d.Version != 5 {
@@ -85,12 +81,14 @@ func (s *Snapshot) note(format string, args ...any) {
 // Pipelines lists the store's pipelines in creation order (created_at,
 // ties by insertion order), the order their folders are numbered in.
 func (s *Snapshot) Pipelines() []StorePipeline {
-	out := make([]StorePipeline, 0, len(s.d.Pipelines))
-	for _, pr := range s.d.Pipelines {
-		out = append(out, StorePipeline{ID: pr.str("pipeline_id"), Dataset: pr.str("dataset_name"),
-			Name: pr.str("name"), Status: pr.str("status"), RunID: pr.str("run_id"), row: pr})
+	if s.pipes == nil {
+		s.pipes = make([]StorePipeline, 0, len(s.d.Pipelines))
+		for _, pr := range s.d.Pipelines {
+			s.pipes = append(s.pipes, StorePipeline{ID: pr.str("pipeline_id"), Dataset: pr.str("dataset_name"),
+				Name: pr.str("name"), Status: pr.str("status"), RunID: pr.str("run_id"), row: pr})
+		}
 	}
-	return out
+	return slices.Clone(s.pipes)
 }
 
 // FolderName is the folder a pipeline gets under number n: NNNN_<name>.
@@ -156,10 +154,17 @@ func (s *Snapshot) cvPipeline(p StorePipeline) []StorePipeline {
 	if !ok {
 		return nil
 	}
-	for _, q := range s.Pipelines() {
-		if q.Name == base && q.RunID == p.RunID && q.Dataset == p.Dataset {
-			return []StorePipeline{q}
+	if s.byName == nil {
+		s.byName = map[[3]string]StorePipeline{}
+		for _, q := range s.Pipelines() {
+			k := [3]string{q.RunID, q.Dataset, q.Name}
+			if _, taken := s.byName[k]; !taken {
+				s.byName[k] = q
+			}
 		}
+	}
+	if q, ok := s.byName[[3]string{p.RunID, p.Dataset, base}]; ok {
+		return []StorePipeline{q}
 	}
 	return nil
 }
@@ -168,9 +173,50 @@ func (s *Snapshot) cvPipeline(p StorePipeline) []StorePipeline {
 func (s *Snapshot) artifactIDs(pid string) []string {
 	ids := map[string]bool{}
 	for _, ch := range s.d.Chains[pid] {
-		s.collectIDs(rowMap(ch), ids)
+		for _, str := range s.chainStrings(ch) {
+			if _, ok := s.d.Artifacts[str]; ok {
+				ids[str] = true
+			}
+		}
 	}
 	return sortedIDs(ids)
+}
+
+// chainStrings lists the strings of one chain row, its JSON columns
+// decoded: the candidates for artifact ids (an artifact row may come or
+// go while the chain stays). A StoreReader keeps them across snapshots,
+// by the row's digest, so that an unchanged chain is decoded once.
+func (s *Snapshot) chainStrings(ch dbRow) []string {
+	d, memo := ch[rowDigestKey].([sha256.Size]byte)
+	memo = memo && s.chainStrs != nil
+	if memo {
+		if strs, ok := s.chainStrs[d]; ok {
+			return strs
+		}
+	}
+	set := map[string]bool{}
+	collectStrings(rowMap(ch), set)
+	strs := sortedIDs(set)
+	if memo {
+		s.chainStrs[d] = strs
+	}
+	return strs
+}
+
+// collectStrings adds every string found in v (decoded JSON) to set.
+func collectStrings(v any, set map[string]bool) {
+	switch x := v.(type) {
+	case string:
+		set[x] = true
+	case []any:
+		for _, e := range x {
+			collectStrings(e, set)
+		}
+	case map[string]any:
+		for _, e := range x {
+			collectStrings(e, set)
+		}
+	}
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)

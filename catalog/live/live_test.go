@@ -37,6 +37,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.p, err = New(ctx, Options{Store: f.s, Workspace: f.ws}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { f.p.Close() })
 	return f
 }
 

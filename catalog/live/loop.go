@@ -77,8 +77,9 @@ func (l *loopState) markLocked(now time.Time, wal bool) {
 
 // Run projects once at start (the store may have changed while nothing
 // watched), then after changes, until ctx ends. A failed pass is logged
-// and retried.
+// and retried. It closes the projector (Close) when it returns.
 func (p *Projector) Run(ctx context.Context) error {
+	defer p.Close()
 	l := &p.loop
 	l.mu.Lock()
 	l.markLocked(time.Now().Add(-maxDelay), false)

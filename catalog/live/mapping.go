@@ -134,6 +134,7 @@ func (p *Projector) reserve(ctx context.Context, sp importer.StorePipeline, m *m
 		if err != nil {
 			return err
 		}
+		used[n] = true
 		*m = given
 		maps[m.id] = m
 		p.wrote() // the folder shows at once, its files at the end of the pass
@@ -152,7 +153,14 @@ func mkdirUniqueTx(tx *backing.Tx, parent uint64, name string) error {
 	return err
 }
 
+// usedNumbers is the set of numbers in use in runs/<ds>/ (its folders and
+// the numbers given to the dataset's pipelines), read once per pass: the
+// numbers a pass gives are added to it, and one taken by a mkdir meanwhile
+// shows as EEXIST when reserved.
 func (p *Projector) usedNumbers(ctx context.Context, parent uint64, ds string, maps map[string]*mapping) (map[int]bool, error) {
+	if used, ok := p.used[ds]; ok {
+		return used, nil
+	}
 	used := map[int]bool{}
 	ents, err := p.opts.Store.ReadDir(ctx, parent)
 	if err != nil {
@@ -167,6 +175,9 @@ func (p *Projector) usedNumbers(ctx context.Context, parent uint64, ds string, m
 		if m.dataset == ds && m.number > 0 {
 			used[m.number] = true
 		}
+	}
+	if p.used != nil {
+		p.used[ds] = used
 	}
 	return used, nil
 }

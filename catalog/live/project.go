@@ -64,11 +64,13 @@ type Projector struct {
 	opts Options // read only
 	log  *slog.Logger
 
-	loop   loopState             // Run's state (loop.go)
-	arrays *importer.ArraysCache // arrays/<ds>.parquet parsed, kept while unchanged
-	owner  string                // this workspace's id (workspaceID), in live_pipelines.workspace
-	stale  staleBinaries         // of the current Pass (never concurrent): prune.go
-	queue  writeQueue            // the files of the pass under way (batch.go)
+	loop   loopState               // Run's state (loop.go)
+	arrays *importer.ArraysCache   // arrays/<ds>.parquet parsed, kept while unchanged
+	reader *importer.StoreReader   // store.sqlite's rows as the last pass read them (nil: none yet)
+	owner  string                  // this workspace's id (workspaceID), in live_pipelines.workspace
+	stale  staleBinaries           // of the current Pass (never concurrent): prune.go
+	used   map[string]map[int]bool // of the current Pass: dataset → numbers in use (usedNumbers)
+	queue  writeQueue              // the files of the pass under way (batch.go)
 }
 
 // New prepares a projector (and its table in the index).
@@ -91,6 +93,18 @@ func New(ctx context.Context, opts Options) (*Projector, error) {
 		return nil, err
 	}
 	return &Projector{opts: opts, log: l, loop: newLoopState(), arrays: &importer.ArraysCache{Dir: opts.StatDir}, owner: owner}, nil
+}
+
+// Close removes what the projector keeps between passes on disk (the
+// last snapshot). Run closes it when it returns; a later Pass starts
+// afresh.
+func (p *Projector) Close() error {
+	if p.reader == nil {
+		return nil
+	}
+	err := p.reader.Close()
+	p.reader = nil
+	return err
 }
 
 // EnsureSchema creates or upgrades the projection's table in s's index
@@ -152,18 +166,23 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	if ok, err := p.storeReady(); err != nil || !ok {
 		return rep, err
 	}
+	if p.reader == nil {
+		r, err := importer.NewStoreReader()
+		if err != nil {
+			return rep, err
+		}
+		p.reader = r
+	}
 	db := filepath.Join(p.opts.Workspace, "store.sqlite")
-	tmp, err := os.MkdirTemp("", "n4ws-live-")
+	snapFile, err := p.reader.NextPath()
 	if err != nil {
 		return rep, err
 	}
-	defer os.RemoveAll(tmp)
-	snapFile := filepath.Join(tmp, "store.sqlite")
 	start := time.Now()
 	if err := p.opts.Snapshot(ctx, db, snapFile); err != nil {
 		return rep, fmt.Errorf("snapshot %s: %w", db, err)
 	}
-	snap, err := importer.LoadSnapshotFile(snapFile, os.DirFS(p.opts.Workspace))
+	snap, err := p.reader.Load(ctx, os.DirFS(p.opts.Workspace))
 	rep.Snapshot = time.Since(start)
 	if errors.Is(err, importer.ErrNotWorkspace) {
 		return rep, nil // not (yet) a nirs4all store: no pipelines table
@@ -172,7 +191,7 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	snap.UseArraysCache(p.arrays)
-	p.stale = staleBinaries{}
+	p.stale, p.used = staleBinaries{}, map[string]map[int]bool{}
 	maps, err := p.loadMappings(ctx)
 	if err != nil {
 		return rep, err

@@ -148,6 +148,7 @@ func TestPassTwoWorkspacesOneStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { b.Close() })
 	b.owner = "machine-b" // another machine's folder of the store has another id
 	standintest.Run(t, "run", a.ws, "--datasets", "wheat", "--pipelines", "1", "--no-refit", "--run-name", "on_a")
 	a.pass()

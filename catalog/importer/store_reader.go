@@ -44,7 +44,7 @@ type tableRows struct {
 	order []int64         // rowids ascending; nil when to be sorted again
 	exact bool            // rows are keyed by real rowids (false: a table without rowid, read whole every time)
 
-	scanned int // rows read at the last reading (tests)
+	scanned int // rows read at the last reading
 }
 
 // read brings the cache in step with db's main database. With diff, db
@@ -399,6 +399,16 @@ func (r *StoreReader) chainMemo() map[[sha256.Size]byte][]string {
 	}
 	r.chains = kept
 	return kept
+}
+
+// RowsRead is how many rows the last Load read into Go: all of them the
+// first time, then only those new or changed since the snapshot before.
+func (r *StoreReader) RowsRead() int {
+	n := 0
+	for _, t := range r.cache.tables {
+		n += t.scanned
+	}
+	return n
 }
 
 // Close removes the reader's folder.

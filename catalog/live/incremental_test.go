@@ -55,6 +55,32 @@ func TestPassUnchangedWritesNothing(t *testing.T) {
 	}
 }
 
+// TestPassReadsOnlyNewRows: a pass reads into Go only the store rows
+// written since the pass before (not the whole store again, which made a
+// long run's projection cost in proportion to its square), and still
+// projects the new pipelines.
+func TestPassReadsOnlyNewRows(t *testing.T) {
+	f := newFixture(t)
+	standintest.Run(t, "run", f.ws, "--datasets", "wheat", "--pipelines", "6", "--no-refit", "--run-name", "first")
+	first, _ := f.passCounting()
+	if first.RowsRead < 6*3 { // each pipeline has its row, a chain, predictions
+		t.Fatalf("first pass read %d rows of a store of 6 pipelines", first.RowsRead)
+	}
+	if rep, _ := f.passCounting(); rep.RowsRead != 0 {
+		t.Fatalf("a pass over an unchanged store read %d rows again", rep.RowsRead)
+	}
+	standintest.Run(t, "run", f.ws, "--datasets", "wheat", "--pipelines", "1", "--no-refit", "--run-name", "second")
+	rep, _ := f.passCounting()
+	if len(rep.Written) != 1 {
+		t.Fatalf("after one more pipeline: folders written %v", rep.Written)
+	}
+	// The new run's row, its pipeline's rows and artifacts: far fewer than
+	// the store holds.
+	if rep.RowsRead == 0 || rep.RowsRead*3 > first.RowsRead {
+		t.Fatalf("after one more pipeline the pass read %d rows; the first read %d", rep.RowsRead, first.RowsRead)
+	}
+}
+
 // TestPassOnePipelineChanged: when one pipeline's row changes, a pass
 // writes that folder's manifest.yaml (the file showing the row) and
 // nothing else.

@@ -190,7 +190,7 @@ func (p *Projector) passOnce(ctx context.Context) {
 	}
 	if len(rep.Written)+len(rep.Removed) > 0 {
 		p.log.Info("live projection", "pipelines", rep.Pipelines, "written", len(rep.Written),
-			"files", len(rep.Files), "removed", len(rep.Removed), "dur", took, "snapshot", rep.Snapshot)
+			"files", len(rep.Files), "removed", len(rep.Removed), "dur", took, "snapshot", rep.Snapshot, "rows_read", rep.RowsRead)
 	}
 }
 

@@ -144,6 +144,7 @@ type Report struct {
 	Stale     []string // files the projection wrote and no longer produces, removed
 	Notes     []string
 	Snapshot  time.Duration // of the pass's time, taking and reading the snapshot
+	RowsRead  int           // store.sqlite rows read: those new or changed since the last pass
 }
 
 // mapping is one live_pipelines row.
@@ -184,6 +185,9 @@ func (p *Projector) Pass(ctx context.Context) (Report, error) {
 	}
 	snap, err := p.reader.Load(ctx, os.DirFS(p.opts.Workspace))
 	rep.Snapshot = time.Since(start)
+	if err == nil {
+		rep.RowsRead = p.reader.RowsRead()
+	}
 	if errors.Is(err, importer.ErrNotWorkspace) {
 		return rep, nil // not (yet) a nirs4all store: no pipelines table
 	}

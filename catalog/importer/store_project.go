@@ -30,8 +30,8 @@ type Snapshot struct {
 	cache  *ArraysCache                      // nil: arrays read from src every time
 	notes  []string
 
-	pipes    []StorePipeline                // Pipelines, built once
-	byName   map[[3]string]StorePipeline    // run, dataset, name → first such pipeline (cvPipeline)
+	pipes     []StorePipeline                // Pipelines, built once
+	byName    map[[3]string]StorePipeline    // run, dataset, name → first such pipeline (cvPipeline)
 	chainStrs map[[sha256.Size]byte][]string // chain row digest → chainStrings (nil: not kept)
 }
 

@@ -3,7 +3,7 @@ package importer
 // Fingerprints of what a pipeline's folder is projected from, so that a
 // live view re-projects only the pipelines whose rows changed. A pass
 // computes one for every pipeline of the store, so they are built from
-// digests computed once: each row's (rowDigest, taken when the row is
+// digests computed once: each row's (rowHasher.digest, taken when it is
 // read) and each prediction's arrays' (when arrays/<ds>.parquet is read).
 
 import (
@@ -75,7 +75,7 @@ func newRowHasher() *rowHasher {
 	return &rowHasher{Hash: sha256.New(), one: sha256.New(), keys: map[string][]string{}}
 }
 
-// addRow adds r's digest (rowDigest) to the hash.
+// addRow adds r's digest to the hash.
 func (h *rowHasher) addRow(table string, r dbRow) {
 	d := h.digest(table, r)
 	h.Write(d[:])

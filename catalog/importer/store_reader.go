@@ -28,7 +28,7 @@ import (
 var storeTables = []string{"pipelines", "runs", "chains", "predictions", "artifacts"}
 
 // rowDigestKey holds, in a dbRow read by a rowCache, the digest of the
-// row's columns (rowDigest): a fingerprint hashes it instead of the
+// row's columns (rowHasher.digest): a fingerprint hashes it instead of the
 // columns. SQLite column names cannot hold a NUL byte, so it never
 // collides with a column; rowMap and the row hasher skip it.
 const rowDigestKey = "\x00digest"

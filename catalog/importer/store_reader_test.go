@@ -9,6 +9,51 @@ import (
 	"testing"
 )
 
+// readerFixture is a live store.sqlite that a test changes as nirs4all
+// would, and a StoreReader that reads snapshots of it.
+type readerFixture struct {
+	t         *testing.T
+	dir, live string
+	db        *sql.DB
+	r         *StoreReader
+}
+
+func newReaderFixture(t *testing.T) *readerFixture {
+	f := &readerFixture{t: t, dir: t.TempDir()}
+	f.live = filepath.Join(f.dir, "store.sqlite")
+	var err error
+	if f.db, err = sql.Open("sqlite3", "file:"+f.live); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.db.Close() })
+	if f.r, err = NewStoreReader(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.r.Close() })
+	return f
+}
+
+// exec changes the live store.
+func (f *readerFixture) exec(q string, args ...any) {
+	f.t.Helper()
+	if _, err := f.db.Exec(q, args...); err != nil {
+		f.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// load takes a snapshot of the live store and has the reader load it.
+func (f *readerFixture) load() (*Snapshot, error) {
+	f.t.Helper()
+	next, err := f.r.NextPath()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := BackupStore(context.Background(), f.live, next); err != nil {
+		f.t.Fatal(err)
+	}
+	return f.r.Load(context.Background(), os.DirFS(f.dir))
+}
+
 // TestStoreReaderReadsOnlyChanges: snapshot after snapshot of a store
 // that changes in every way SQLite allows (rows added; updated, also to a
 // value SQL calls equal but of another type, or of another case in a
@@ -16,20 +61,8 @@ import (
 // made again; VACUUM), a StoreReader gives exactly what a full reading of
 // the same snapshot gives, while reading again only the rows that changed.
 func TestStoreReaderReadsOnlyChanges(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	live := filepath.Join(dir, "store.sqlite")
-	db, err := sql.Open("sqlite3", "file:"+live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	f := newReaderFixture(t)
+	exec := f.exec
 	exec(`PRAGMA user_version = 5`)
 	exec(`CREATE TABLE runs (run_id TEXT PRIMARY KEY, name TEXT COLLATE NOCASE, status TEXT)`)
 	exec(`CREATE TABLE pipelines (pipeline_id TEXT PRIMARY KEY, run_id TEXT, name TEXT, dataset_name TEXT, status TEXT, created_at TEXT, best_val)`)
@@ -40,29 +73,18 @@ func TestStoreReaderReadsOnlyChanges(t *testing.T) {
 	for i, id := range []string{"p1", "p2", "p3"} {
 		exec(`INSERT INTO pipelines VALUES (?, 'r1', ?, 'wheat', 'completed', '2026-11-29 10:00:00', 1)`, id, "cfg_"+id)
 		exec(`INSERT INTO chains VALUES (?, ?, '[{"artifact_ids": ["a1"]}]')`, "c"+id, id)
-		for f := range 3 {
-			exec(`INSERT INTO predictions VALUES (?, ?, ?, ?)`, id+"-"+string(rune('0'+f)), id, string(rune('0'+f)), float64(i)+0.5)
+		for fold := range 3 {
+			exec(`INSERT INTO predictions VALUES (?, ?, ?, ?)`, id+"-"+string(rune('0'+fold)), id, string(rune('0'+fold)), float64(i)+0.5)
 		}
 	}
 	exec(`INSERT INTO artifacts VALUES ('a1', 'ab/x.joblib', 1)`)
 
-	r, err := NewStoreReader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := f.r
 	// step takes a snapshot, loads it, and checks it against a full reading
 	// of the same file and the rows read per table.
 	step := func(name string, wantRead map[string]int) {
 		t.Helper()
-		next, err := r.NextPath()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := BackupStore(ctx, live, next); err != nil {
-			t.Fatal(err)
-		}
-		snap, err := r.Load(ctx, os.DirFS(dir))
+		snap, err := f.load()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -116,55 +138,25 @@ func TestStoreReaderReadsOnlyChanges(t *testing.T) {
 // TestStoreReaderStartsOverAfterAFailure: a snapshot that cannot be read
 // leaves the reader reading the next one whole, not against a stale copy.
 func TestStoreReaderStartsOverAfterAFailure(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	live := filepath.Join(dir, "store.sqlite")
-	db, err := sql.Open("sqlite3", "file:"+live)
-	if err != nil {
+	f := newReaderFixture(t)
+	f.exec(`CREATE TABLE pipelines (pipeline_id TEXT PRIMARY KEY, name TEXT, created_at TEXT)`)
+	f.exec(`INSERT INTO pipelines VALUES ('p1', 'a', '1')`)
+	if _, err := f.load(); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	for _, q := range []string{
-		`CREATE TABLE pipelines (pipeline_id TEXT PRIMARY KEY, name TEXT, created_at TEXT)`,
-		`INSERT INTO pipelines VALUES ('p1', 'a', '1')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := NewStoreReader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	load := func() (*Snapshot, error) {
-		next, err := r.NextPath()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := BackupStore(ctx, live, next); err != nil {
-			t.Fatal(err)
-		}
-		return r.Load(ctx, os.DirFS(dir))
-	}
-	if _, err := load(); err != nil {
-		t.Fatal(err)
-	}
-	next, _ := r.NextPath()
+	next, _ := f.r.NextPath()
 	if err := os.WriteFile(next, []byte("not a database, not even its header"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Load(ctx, os.DirFS(dir)); err == nil {
+	if _, err := f.r.Load(context.Background(), os.DirFS(f.dir)); err == nil {
 		t.Fatal("a file that is no database loaded")
 	}
-	if _, err := db.Exec(`INSERT INTO pipelines VALUES ('p2', 'b', '2')`); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := load()
+	f.exec(`INSERT INTO pipelines VALUES ('p2', 'b', '2')`)
+	snap, err := f.load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(snap.Pipelines()); got != 2 || r.cache.tables["pipelines"].scanned != 2 {
-		t.Errorf("after a failure: %d pipelines, %d rows read; want 2 and 2 (read whole)", got, r.cache.tables["pipelines"].scanned)
+	if got, read := len(snap.Pipelines()), f.r.cache.tables["pipelines"].scanned; got != 2 || read != 2 {
+		t.Errorf("after a failure: %d pipelines, %d rows read; want 2 and 2 (read whole)", got, read)
 	}
 }

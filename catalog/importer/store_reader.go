@@ -71,15 +71,11 @@ func (c *rowCache) read(ctx context.Context, db *sql.Conn, diff bool) (int64, er
 			c.tables[name] = &tableRows{rows: map[int64]dbRow{}, exact: true}
 			continue
 		}
+		// The cache holds what was read from old (StoreReader.Load forgets
+		// it on any failure), so old's columns are t.cols: a table whose
+		// columns are main's can be compared row by row.
 		t := c.tables[name]
 		incremental := diff && t != nil && t.exact && slices.Equal(t.cols, cols)
-		if incremental {
-			oldCols, err := tableColumns(ctx, db, "old", name)
-			if err != nil {
-				return 0, err
-			}
-			incremental = slices.Equal(oldCols, cols)
-		}
 		if !incremental {
 			t = &tableRows{cols: cols, rows: map[int64]dbRow{}, exact: true}
 			c.tables[name] = t

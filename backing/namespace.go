@@ -178,44 +178,64 @@ func keepNode(ino uint64) keep { return keep{trash: true, node: ino} }
 func (s *Store) unlink(ctx context.Context, parent uint64, name string, k keep) (a Attr, trashed bool, err error) {
 	err = s.update(ctx, func(tx *txn) error {
 		var err error
-		a, err = tx.lookup(parent, name)
-		if err == nil && a.IsDir() {
-			err = ErrIsDir
-		} else if err == nil && a.Flags&FlagPinned != 0 {
-			err = ErrPermission
-		}
-		if err != nil {
-			// A directory that may not change says so first, as before
-			// any lookup.
-			if _, werr := tx.writableDir(parent); werr != nil {
-				return werr
-			}
-			return err
-		}
-		now := nowNs()
-		if k.trash {
-			if trashed, err = tx.keepInTrash(parent, name, a, now, k.node == a.Ino); err != nil {
-				return fmt.Errorf("keep in trash: %w", err)
-			}
-		}
-		if err := tx.removeEntry(parent, name); err != nil {
-			return err
-		}
-		if trashed {
-			tx.noteIno(a.Ino) // its one link is the trash's now
-		} else if err := tx.dropLink(a, now); err != nil {
-			return err
-		}
-		a.Nlink--
-		a.Ctime = time.Unix(0, now) // also the directory's new mtime and ctime
-		// Last: the trash copied the directory's times from before the
-		// removal. The check of the directory comes with the update.
-		return tx.touchWritableDir(parent, now, 0)
+		a, trashed, err = tx.unlink(parent, name, k, nowNs())
+		return err
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("unlink %q in %d: %w", name, parent, err)
 	}
 	return a, trashed, nil
+}
+
+// unlink removes the entry name from parent inside the transaction, at
+// time now (ns): checkUnlink, then applyUnlink.
+func (tx *txn) unlink(parent uint64, name string, k keep, now int64) (a Attr, trashed bool, err error) {
+	if a, err = tx.checkUnlink(parent, name); err != nil {
+		return a, false, err
+	}
+	return tx.applyUnlink(parent, name, a, k, now)
+}
+
+// checkUnlink returns the node that name in parent reaches, when it may be
+// unlinked. It only reads: after an error the transaction can go on.
+func (tx *txn) checkUnlink(parent uint64, name string) (Attr, error) {
+	a, err := tx.lookup(parent, name)
+	if err == nil && a.IsDir() {
+		err = ErrIsDir
+	} else if err == nil && a.Flags&FlagPinned != 0 {
+		err = ErrPermission
+	}
+	if err != nil {
+		// A directory that may not change says so first, as before
+		// any lookup.
+		if _, werr := tx.writableDir(parent); werr != nil {
+			return a, werr
+		}
+	}
+	return a, err
+}
+
+// applyUnlink removes name (node a) from parent, checked by checkUnlink,
+// keeping what k says in the trash.
+func (tx *txn) applyUnlink(parent uint64, name string, a Attr, k keep, now int64) (_ Attr, trashed bool, err error) {
+	if k.trash {
+		if trashed, err = tx.keepInTrash(parent, name, a, now, k.node == a.Ino); err != nil {
+			return a, false, fmt.Errorf("keep in trash: %w", err)
+		}
+	}
+	if err := tx.removeEntry(parent, name); err != nil {
+		return a, false, err
+	}
+	if trashed {
+		tx.noteIno(a.Ino) // its one link is the trash's now
+	} else if err := tx.dropLink(a, now); err != nil {
+		return a, false, err
+	}
+	a.Nlink--
+	a.Ctime = time.Unix(0, now) // also the directory's new mtime and ctime
+	// Last: the trash copied the directory's times from before the
+	// removal. The check of the directory comes with the update.
+	return a, trashed, tx.touchWritableDir(parent, now, 0)
 }
 
 // Rmdir removes the empty directory name from parent. Below runs/, a copy

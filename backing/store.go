@@ -104,6 +104,8 @@ type Store struct {
 
 	ownMu sync.Mutex         // protects own
 	own   map[int64]struct{} // change log rows this process wrote, not read back yet (shared index)
+
+	unlinks unlinkQueue // unlinks answered, to write (unlink_later.go)
 }
 
 // RootIno is the inode number of the store's root directory.
@@ -204,6 +206,7 @@ func (s *Store) Close() error {
 	if s.idx == nil {
 		return nil
 	}
+	s.stopUnlinkLater()
 	if wb, ok := s.blobs.(*writeback); ok {
 		wb.Close()
 	}
@@ -222,6 +225,12 @@ func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
 // internal one does); Store.Update's start as bookkeeping and count once
 // they call a Tx method that changes the tree (txn.touchTree).
 func (s *Store) updateTx(ctx context.Context, tree bool, fn func(tx *txn) error) error {
+	s.Settle() // writes stay in the order they were answered (unlink_later.go)
+	return s.writeTx(ctx, tree, fn)
+}
+
+// writeTx is updateTx without writing the queued unlinks first.
+func (s *Store) writeTx(ctx context.Context, tree bool, fn func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx := &txn{ctx: ctx, s: s, tree: tree}
@@ -229,6 +238,9 @@ func (s *Store) updateTx(ctx context.Context, tree bool, fn func(tx *txn) error)
 		s.writes.Add(1)
 		if tx.tree {
 			s.treeWrites.Add(1)
+		}
+		if tx.committed && tx.afterCommit != nil {
+			tx.afterCommit() // still under wmu: no other write between
 		}
 	}()
 	sqlTx, err := s.idx.BeginWrite(ctx)
@@ -259,6 +271,7 @@ func (s *Store) updateTx(ctx context.Context, tree bool, fn func(tx *txn) error)
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	tx.committed = true
 	s.noteOwn(tx.ownSeqs)
 	return nil
 }
@@ -272,6 +285,9 @@ type txn struct {
 	ownSeqs []int64         // change log rows written (shared index)
 	dirty   map[uint64]bool // directories whose entries or files changed
 	tree    bool            // may have changed the tree (Store.treeWrites)
+
+	committed   bool   // the commit succeeded
+	afterCommit func() // run once committed and counted, before wmu is released
 }
 
 // touchTree marks the transaction as a tree write (see Store.treeWrites).

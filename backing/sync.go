@@ -17,6 +17,7 @@ import (
 // transaction with synchronous=FULL syncs the write-ahead log, which holds
 // all the earlier ones too.
 func (s *Store) Sync(ctx context.Context) error {
+	s.Settle()
 	if _, ok := s.idx.(*SQLiteIndex); !ok {
 		return nil // a database server: a commit is durable when it returns
 	}

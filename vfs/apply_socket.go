@@ -25,9 +25,14 @@ import (
 // the mount applies every change committed before it read the request and
 // answers "ok\n" (or "error <text>\n"). The client's changes are committed
 // before it connects, so they are included.
+//
+// A client that is about to read the store writes "settle\n" instead: the
+// mount writes the unlinks it answered and still holds in its queue
+// (unlink_later.go) and answers "ok\n", so that the command sees them.
 const (
 	applySocketName = "mount.sock"
 	applyRequest    = "apply"
+	settleRequest   = "settle"
 	// maxSunPath is the longest socket path bind/connect take (108 with the NUL).
 	maxSunPath = 107
 )
@@ -35,7 +40,7 @@ const (
 // serveApplySocket listens on the store's apply socket and forwards each
 // request to the change watcher until ctx ends. The caller holds the mount
 // lock, so a socket file left by a crashed mount can be removed.
-func serveApplySocket(ctx context.Context, storeDir string, reqs chan<- chan<- error, log *slog.Logger) error {
+func serveApplySocket(ctx context.Context, storeDir string, reqs chan<- chan<- error, settle func(), log *slog.Logger) error {
 	var ln *net.UnixListener
 	err := withSocketPath(storeDir, func(p string) error {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -63,17 +68,22 @@ func serveApplySocket(ctx context.Context, storeDir string, reqs chan<- chan<- e
 				}
 				return
 			}
-			go answerApply(ctx, conn, reqs)
+			go answerApply(ctx, conn, reqs, settle)
 		}
 	}()
 	return nil
 }
 
 // answerApply serves one client: one request, one answer.
-func answerApply(ctx context.Context, conn net.Conn, reqs chan<- chan<- error) {
+func answerApply(ctx context.Context, conn net.Conn, reqs chan<- chan<- error, settle func()) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err == nil && strings.TrimSpace(line) == settleRequest {
+		settle()
+		fmt.Fprintln(conn, "ok")
+		return
+	}
 	if err != nil || strings.TrimSpace(line) != applyRequest {
 		fmt.Fprintf(conn, "error unknown request %q\n", strings.TrimSpace(line))
 		return
@@ -106,12 +116,24 @@ var ErrNoMountAnswer = errors.New("the running mount did not answer")
 // returns at once when no mount holds the store, and ErrNoMountAnswer
 // (wrapped) when the mount did not answer within timeout.
 func WaitForMount(storeDir string, timeout time.Duration) error {
+	return askRunningMount(storeDir, applyRequest, timeout)
+}
+
+// SettleMount returns once the mount running on the store in storeDir (if
+// any) has written the unlinks it answered so far, so that a command that
+// reads the store next sees them; errors as WaitForMount.
+func SettleMount(storeDir string, timeout time.Duration) error {
+	return askRunningMount(storeDir, settleRequest, timeout)
+}
+
+// askRunningMount sends request to the mount running on the store, if any.
+func askRunningMount(storeDir, request string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if !backing.LockHeld(storeDir) {
 			return nil
 		}
-		err := askMount(storeDir, deadline)
+		err := askMount(storeDir, request, deadline)
 		if err == nil {
 			return nil
 		}
@@ -127,8 +149,8 @@ func retryable(err error) bool {
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)
 }
 
-// askMount sends one apply request and reads the answer.
-func askMount(storeDir string, deadline time.Time) error {
+// askMount sends one request and reads the answer.
+func askMount(storeDir, request string, deadline time.Time) error {
 	var conn net.Conn
 	err := withSocketPath(storeDir, func(p string) error {
 		d := net.Dialer{Deadline: deadline}
@@ -141,7 +163,7 @@ func askMount(storeDir string, deadline time.Time) error {
 	}
 	defer conn.Close()
 	conn.SetDeadline(deadline)
-	if _, err := fmt.Fprintln(conn, applyRequest); err != nil {
+	if _, err := fmt.Fprintln(conn, request); err != nil {
 		return err
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')

@@ -147,5 +147,5 @@ func (h *dirHandle) Releasedir(ctx context.Context, flags uint32) {}
 // Fsyncdir makes the folder's entries durable: they live in the index.
 func (h *dirHandle) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
 	ctx = uninterruptible(ctx)
-	return h.dir.fsys.toErrno("fsyncdir", h.dir.ino(), h.dir.fsys.store.Sync(ctx))
+	return h.dir.fsys.toErrno("fsyncdir", h.dir.ino(), h.dir.fsys.store().Sync(ctx))
 }

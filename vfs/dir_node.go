@@ -45,7 +45,7 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !cached {
 		writes, changes := n.fsys.stamp()
 		var err error
-		a, err = n.fsys.store.Lookup(ctx, n.ino(), name)
+		a, err = n.fsys.store().Lookup(ctx, n.ino(), name)
 		if err == nil || isNotFound(err) {
 			n.fsys.noteIndexLookup(ctx, n.ino(), writes, changes)
 		}
@@ -101,7 +101,7 @@ func (n *dirNode) owner(ctx context.Context) (uid, gid uint32, setgid bool) {
 	}
 	mode, dirGid, ok := n.fsys.cachedOwner(n.ino())
 	if !ok {
-		a, err := n.fsys.store.GetAttr(ctx, n.ino())
+		a, err := n.fsys.store().GetAttr(ctx, n.ino())
 		mode, dirGid = a.Mode, a.Gid
 		if err != nil {
 			mode = 0
@@ -126,7 +126,7 @@ func (n *dirNode) createAttr(ctx context.Context, name string, nn backing.NewNod
 		nn.Mode |= syscall.S_ISGID
 	}
 	writes, changes := n.fsys.stamp()
-	a, err := n.fsys.store.Mknod(ctx, n.ino(), name, nn)
+	a, err := n.fsys.store().Mknod(ctx, n.ino(), name, nn)
 	if err != nil {
 		return nil, nil, n.fsys.toErrno("create", n.ino(), err)
 	}
@@ -179,7 +179,7 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 	if _, ok := target.(*nativeNode); ok {
 		return nil, syscall.EXDEV
 	}
-	a, err := n.fsys.store.Link(ctx, target.EmbeddedInode().StableAttr().Ino, n.ino(), name)
+	a, err := n.fsys.store().Link(ctx, target.EmbeddedInode().StableAttr().Ino, n.ino(), name)
 	if err != nil {
 		return nil, n.fsys.toErrno("link", n.ino(), err)
 	}
@@ -188,8 +188,12 @@ func (n *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string
 
 func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	ctx = uninterruptible(ctx)
+	child := n.GetChild(name)
+	if n.fsys.unlinkLater(ctx, n.ino(), name, child) {
+		return 0
+	}
 	writes, _ := n.fsys.stamp()
-	a, trashed, err := n.fsys.unlink(ctx, n.ino(), n.GetChild(name), name)
+	a, trashed, err := n.fsys.unlink(ctx, n.ino(), child, name)
 	if err == nil {
 		n.fsys.noteUnlinked(writes, n.ino(), name, a)
 	}
@@ -211,20 +215,20 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 
 func (n *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	ctx = uninterruptible(ctx)
-	return n.fsys.toErrno("rmdir", n.ino(), n.fsys.store.Rmdir(ctx, n.ino(), name))
+	return n.fsys.toErrno("rmdir", n.ino(), n.fsys.store().Rmdir(ctx, n.ino(), name))
 }
 
 func (n *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	if intoNative(newParent, newName) { // nirs4all's files at the root: another device
-		a, err := n.fsys.store.Lookup(ctx, n.ino(), name)
+		a, err := n.fsys.store().Lookup(ctx, n.ino(), name)
 		if err != nil {
 			return n.fsys.toErrno("rename", n.ino(), err)
 		}
 		return crossDevice(&a)
 	}
 	p2 := newParent.EmbeddedInode().StableAttr().Ino
-	replaced, err := n.fsys.store.Rename(ctx, n.ino(), name, p2, newName, flags)
+	replaced, err := n.fsys.store().Rename(ctx, n.ino(), name, p2, newName, flags)
 	if err != nil {
 		return n.fsys.toErrno("rename", n.ino(), err)
 	}

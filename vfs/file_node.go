@@ -129,7 +129,7 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 	if known != nil {
 		a = *known
 	} else {
-		a, err = f.store.GetAttr(ctx, of.ino)
+		a, err = f.store().GetAttr(ctx, of.ino)
 	}
 	if err == nil && a.Flags&backing.FlagReadOnly != 0 {
 		err = backing.ErrReadOnly
@@ -138,7 +138,7 @@ func (f *fsys) openForWrite(ctx context.Context, node *fileNode, of *openFile, f
 	// O_TRUNC too, with O_CREAT: a new file keeps the mode it was made with.
 	if err == nil && flags&syscall.O_TRUNC != 0 && flags&syscall.O_CREAT == 0 &&
 		backing.HasSetID(a.Mode) && !mayKeepSetID(ctx) {
-		if _, err = f.store.SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true}); err == nil {
+		if _, err = f.store().SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true}); err == nil {
 			f.forgetAttr(of.ino)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 // fsys is the state shared by every node of one mount.
 type fsys struct {
-	store       *backing.Store   // read only
+	st          *backing.Store   // read only; store() for every use but the write counts
 	log         *slog.Logger     // read only
 	passthrough bool             // read only: try FUSE passthrough for blob reads
 	durable     bool             // read only: fsync content on every close
@@ -38,6 +38,9 @@ type fsys struct {
 	bigListing bigListing   // the last large folder listed, for the next readdir (readdir_cache.go)
 	purges     purgeQueue   // forgotten unlinked nodes to delete (purge_queue.go)
 
+	unlinksLater bool        // read only: answer unlinks first (unlink_later.go)
+	unlinks      unlinkStats // how unlinks went
+
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
 	nodes map[uint64]*fs.Inode // inodes the kernel knows, for cache invalidation
@@ -49,12 +52,13 @@ type fsys struct {
 
 func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 	return &fsys{
-		store:         store,
+		st:            store,
 		cat:           cat,
 		fixedOverlays: map[uint64]string{},
 		log:           opts.Logger,
 		passthrough:   opts.Passthrough,
 		durable:       opts.Durable,
+		unlinksLater:  !opts.Durable,
 		open:          map[uint64]*openFile{},
 		nodes:         map[uint64]*fs.Inode{},
 		unlinked:      map[uint64]bool{},
@@ -115,4 +119,12 @@ func (f *fsys) inode(ino uint64) *fs.Inode {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.nodes[ino]
+}
+
+// store returns the store for a read or write of the index, once the
+// unlinks this mount answered and queued are written (unlink_later.go), so
+// that no read sees a name the mount said was gone.
+func (f *fsys) store() *backing.Store {
+	f.st.Settle()
+	return f.st
 }

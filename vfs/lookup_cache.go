@@ -56,10 +56,14 @@ type listingCache struct {
 		dir, writes, changes uint64
 		n                    int
 	}
+	unlinkStreak struct { // unlinks in a row in one folder without an exact listing
+		dir uint64
+		n   int
+	}
 }
 
 // stamp is the store's tree-write count and the mount's change count now.
-func (f *fsys) stamp() (uint64, uint64) { return f.store.TreeWrites(), f.changes.Load() }
+func (f *fsys) stamp() (uint64, uint64) { return f.st.TreeWrites(), f.changes.Load() }
 
 // cachedLookup answers a lookup of name in dir from a listing that is still
 // exact: found tells whether the folder holds the name. ok is false when
@@ -106,11 +110,11 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 // loadListing reads folder dir whole into a listing.
 func (f *fsys) loadListing(ctx context.Context, dir uint64) {
 	writes, changes := f.stamp() // before the query: a write during it makes the listing stale
-	self, err := f.store.GetAttr(ctx, dir)
+	self, err := f.store().GetAttr(ctx, dir)
 	if err != nil {
 		return
 	}
-	names, attrs, err := f.store.ReadDirPlus(ctx, dir)
+	names, attrs, err := f.store().ReadDirPlus(ctx, dir)
 	if err != nil || len(names) > listingMax {
 		return
 	}

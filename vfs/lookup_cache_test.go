@@ -42,13 +42,13 @@ func listingFsys(t *testing.T) (*fsys, uint64) {
 // missing one, is answered from the listing exactly as the index answers.
 func checkListing(t *testing.T, f *fsys, dir uint64, step string) {
 	t.Helper()
-	names, attrs, err := f.store.ReadDirPlus(context.Background(), dir)
+	names, attrs, err := f.store().ReadDirPlus(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The folder's own attributes too: the kernel asks for them after
 	// every create and unlink in it.
-	self, err := f.store.GetAttr(context.Background(), dir)
+	self, err := f.store().GetAttr(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	f, runs := listingFsys(t)
 	ctx := context.Background()
 	w, c := f.stamp()
-	d, err := f.store.Mknod(ctx, runs, "d", backing.NewNode{Mode: 0o40755})
+	d, err := f.store().Mknod(ctx, runs, "d", backing.NewNode{Mode: 0o40755})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	for i := range 5 {
 		w, _ := f.stamp()
 		name := fmt.Sprintf("f%d", i)
-		a, err := f.store.Mknod(ctx, d.Ino, name, backing.NewNode{Mode: 0o100644})
+		a, err := f.store().Mknod(ctx, d.Ino, name, backing.NewNode{Mode: 0o100644})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	}
 	checkListing(t, f, d.Ino, "after creates")
 	w, _ = f.stamp()
-	sub, err := f.store.Mknod(ctx, d.Ino, "sub", backing.NewNode{Mode: 0o40755})
+	sub, err := f.store().Mknod(ctx, d.Ino, "sub", backing.NewNode{Mode: 0o40755})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +110,14 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	checkListing(t, f, d.Ino, "after a mkdir (one more link)")
 	w, _ = f.stamp()
 	data := []byte("some content")
-	a, err := f.store.CommitContent(ctx, files[2].Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)})
+	a, err := f.store().CommitContent(ctx, files[2].Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.noteCommitted(w, a)
 	checkListing(t, f, d.Ino, "after a commit")
 	w, _ = f.stamp()
-	a, err = f.store.Unlink(ctx, d.Ino, "f1")
+	a, err = f.store().Unlink(ctx, d.Ino, "f1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestListingFollowsOwnWrites(t *testing.T) {
 	checkListing(t, f, d.Ino, "after an unlink")
 
 	// A write that does not apply itself: the listing is stale.
-	if _, err := f.store.Mknod(ctx, d.Ino, "quiet", backing.NewNode{Mode: 0o100644}); err != nil {
+	if _, err := f.store().Mknod(ctx, d.Ino, "quiet", backing.NewNode{Mode: 0o100644}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := f.cachedLookup(d.Ino, "quiet"); ok {
@@ -252,7 +252,7 @@ func TestListingConcurrentOwnWrites(t *testing.T) {
 	f, runs := listingFsys(t)
 	ctx := context.Background()
 	w, c := f.stamp()
-	d, err := f.store.Mknod(ctx, runs, "d", backing.NewNode{Mode: 0o40755})
+	d, err := f.store().Mknod(ctx, runs, "d", backing.NewNode{Mode: 0o40755})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestListingConcurrentOwnWrites(t *testing.T) {
 			for i := range 30 {
 				name := fmt.Sprintf("g%d_%02d", g, i)
 				w, _ := f.stamp()
-				a, err := f.store.Mknod(ctx, d.Ino, name, backing.NewNode{Mode: 0o100644})
+				a, err := f.store().Mknod(ctx, d.Ino, name, backing.NewNode{Mode: 0o100644})
 				if err != nil {
 					errs <- err
 					return
@@ -274,14 +274,14 @@ func TestListingConcurrentOwnWrites(t *testing.T) {
 				f.noteCreated(w, d.Ino, name, a)
 				data := []byte(name)
 				w, _ = f.stamp()
-				if a, err = f.store.CommitContent(ctx, a.Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)}); err != nil {
+				if a, err = f.store().CommitContent(ctx, a.Ino, backing.Content{Data: data, Size: int64(len(data)), Digest: sha256.Sum256(data)}); err != nil {
 					errs <- err
 					return
 				}
 				f.noteCommitted(w, a)
 				if i%3 == 0 {
 					w, _ = f.stamp()
-					if a, err = f.store.Unlink(ctx, d.Ino, name); err != nil {
+					if a, err = f.store().Unlink(ctx, d.Ino, name); err != nil {
 						errs <- err
 						return
 					}

@@ -91,6 +91,9 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if err := store.RunCheckpointer(ctx); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
+	if f.unlinksLater {
+		store.EnableUnlinkLater(unlinkFollower{f})
+	}
 	root := newRootDir(f)
 	et, at := entryTimeout, attrTimeout
 	mopts := &fs.Options{
@@ -134,7 +137,7 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	opts.Logger.Info("mounted", "mountpoint", mountpoint, "store", store.Dir(),
 		"passthrough_kernel", pt, "passthrough_requested", opts.Passthrough, "durable", opts.Durable)
 	applyReqs := make(chan chan<- error)
-	if err := serveApplySocket(ctx, store.Dir(), applyReqs, opts.Logger); err != nil {
+	if err := serveApplySocket(ctx, store.Dir(), applyReqs, store.Settle, opts.Logger); err != nil {
 		// The mount still works; CLI commands then warn and fall back
 		// to the polling.
 		opts.Logger.Warn("no apply socket: CLI commands will not wait for this mount", "err", err)

@@ -294,7 +294,7 @@ func (t *nativeTree) rename(ctx context.Context, dir, name string, newParent fs.
 
 // storedAtRoot reports whether the index has an entry name at the root.
 func (t *nativeTree) storedAtRoot(ctx context.Context, name string) bool {
-	_, err := t.fsys.store.Lookup(ctx, backing.RootIno, name)
+	_, err := t.fsys.store().Lookup(ctx, backing.RootIno, name)
 	return err == nil
 }
 

@@ -34,12 +34,12 @@ func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backin
 		if k.digest.IsZero() {
 			return a, nil, nil
 		}
-		if blob, err := f.store.OpenKnownBlob(k.digest, k.inline); err == nil {
+		if blob, err := f.store().OpenKnownBlob(k.digest, k.inline); err == nil {
 			return a, blob, nil
 		}
 		// The blob went away under a stale entry: ask the index.
 	}
-	a, blob, err := f.store.OpenFile(ctx, ino)
+	a, blob, err := f.store().OpenFile(ctx, ino)
 	if err != nil {
 		return a, nil, err
 	}

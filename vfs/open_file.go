@@ -92,7 +92,7 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 	of.mu.Unlock()
 	if of.unlinked || f.unlinked[of.ino] { // Purge checks again that no name came back (a link)
 		delete(f.unlinked, of.ino)
-		err = errors.Join(err, f.store.Purge(ctx, of.ino))
+		err = errors.Join(err, f.store().Purge(ctx, of.ino))
 	}
 	return err
 }
@@ -104,10 +104,10 @@ func (f *fsys) release(ctx context.Context, of *openFile, writer bool) error {
 func (f *fsys) unlink(ctx context.Context, dir uint64, child *fs.Inode, name string) (a backing.Attr, trashed bool, err error) {
 	if child != nil {
 		if ino := child.StableAttr().Ino; f.openFileOf(ino) == nil {
-			return f.store.UnlinkUnopened(ctx, dir, name, ino)
+			return f.store().UnlinkUnopened(ctx, dir, name, ino)
 		}
 	}
-	a, err = f.store.Unlink(ctx, dir, name)
+	a, err = f.store().Unlink(ctx, dir, name)
 	return a, false, err
 }
 
@@ -177,7 +177,7 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool, known *backing
 	var err error
 	if known != nil {
 		a = *known
-	} else if a, err = of.fsys.store.GetAttr(ctx, of.ino); err != nil {
+	} else if a, err = of.fsys.store().GetAttr(ctx, of.ino); err != nil {
 		return err
 	}
 	of.mtime, of.ctime, of.sealed = a.Mtime, a.Ctime, false
@@ -191,16 +191,16 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool, known *backing
 			of.touch()
 		}
 	case a.Size <= of.memMax():
-		if of.mem, err = of.fsys.store.ReadBlob(ctx, a.Blob, a.Size); err != nil {
+		if of.mem, err = of.fsys.store().ReadBlob(ctx, a.Blob, a.Size); err != nil {
 			return err
 		}
 		of.size, of.hashOK = a.Size, false
 	default:
-		sp, err := of.fsys.store.NewSpool(of.ino)
+		sp, err := of.fsys.st.NewSpool(of.ino)
 		if err != nil {
 			return err
 		}
-		if err := of.fsys.store.CopyBlobInto(ctx, sp, a.Blob); err != nil {
+		if err := of.fsys.store().CopyBlobInto(ctx, sp, a.Blob); err != nil {
 			sp.Close()
 			os.Remove(sp.Name())
 			return err
@@ -212,11 +212,11 @@ func (of *openFile) startWriting(ctx context.Context, trunc bool, known *backing
 }
 
 // memMax is the largest content kept in memory while it is written.
-func (of *openFile) memMax() int64 { return max(of.fsys.store.InlineMax(), 0) }
+func (of *openFile) memMax() int64 { return max(of.fsys.st.InlineMax(), 0) }
 
 // spill moves in-memory content to a spool file. Call with of.mu held.
 func (of *openFile) spill() error {
-	sp, err := of.fsys.store.NewSpool(of.ino)
+	sp, err := of.fsys.st.NewSpool(of.ino)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (of *openFile) unseal() error {
 	if !of.sealed {
 		return nil
 	}
-	sp, err := of.fsys.store.NewSpool(of.ino)
+	sp, err := of.fsys.st.NewSpool(of.ino)
 	if err != nil {
 		return err
 	}
@@ -423,7 +423,7 @@ func (of *openFile) commit(ctx context.Context) error {
 		}
 	}
 	writes, _ := of.fsys.stamp()
-	a, err := of.fsys.store.CommitContent(ctx, of.ino, c)
+	a, err := of.fsys.store().CommitContent(ctx, of.ino, c)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (n *dirNode) overlayPath(ctx context.Context) (string, error) {
 	f := n.fsys
 	p, ok := f.fixedOverlays[n.ino()]
 	if !ok && f.cat != nil && n.ino() != backing.RootIno { // the root has no parent entry
-		parent, name, err := f.store.ParentOf(ctx, n.ino())
+		parent, name, err := f.store().ParentOf(ctx, n.ino())
 		if err != nil && !isNotFound(err) { // not found: removed while open, no overlay
 			return "", err
 		}

@@ -57,7 +57,7 @@ func (f *fsys) runPurger(ctx context.Context) {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := f.store.PurgeAll(ctx, batch); err != nil && ctx.Err() == nil {
+		if err := f.store().PurgeAll(ctx, batch); err != nil && ctx.Err() == nil {
 			f.log.Error("purge unlinked nodes", "count", len(batch), "err", err)
 		}
 	}

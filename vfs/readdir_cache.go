@@ -38,7 +38,7 @@ func (f *fsys) readDirPlus(ctx context.Context, ino uint64) ([]string, []backing
 		return names, attrs, nil
 	}
 	b.mu.Unlock()
-	names, attrs, err := f.store.ReadDirPlus(ctx, ino)
+	names, attrs, err := f.store().ReadDirPlus(ctx, ino)
 	if err != nil || len(names) < bigListingMin {
 		return names, attrs, err
 	}

@@ -15,16 +15,16 @@ import (
 func TestBigListingKeptUntilAChange(t *testing.T) {
 	f, runs := listingFsys(t)
 	ctx := context.Background()
-	ds, err := f.store.Mknod(ctx, runs, "wheat", backing.NewNode{Mode: 0o40755})
+	ds, err := f.store().Mknod(ctx, runs, "wheat", backing.NewNode{Mode: 0o40755})
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, err := f.store.Mknod(ctx, runs, "small", backing.NewNode{Mode: 0o40755})
+	small, err := f.store().Mknod(ctx, runs, "small", backing.NewNode{Mode: 0o40755})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range bigListingMin + 200 {
-		if _, err := f.store.Mknod(ctx, ds.Ino, fmt.Sprintf("%04d_pls_abc", i), backing.NewNode{Mode: 0o40755}); err != nil {
+		if _, err := f.store().Mknod(ctx, ds.Ino, fmt.Sprintf("%04d_pls_abc", i), backing.NewNode{Mode: 0o40755}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -34,7 +34,7 @@ func TestBigListingKeptUntilAChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, wantAttrs, err := f.store.ReadDirPlus(ctx, dir)
+		want, wantAttrs, err := f.store().ReadDirPlus(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestBigListingKeptUntilAChange(t *testing.T) {
 		t.Fatalf("empty folder lists %d, %d names", len(a), len(b))
 	}
 	// The mount's own write: the next listing has the new folder.
-	if _, err := f.store.Mknod(ctx, ds.Ino, "9999_new_abc", backing.NewNode{Mode: 0o40755}); err != nil {
+	if _, err := f.store().Mknod(ctx, ds.Ino, "9999_new_abc", backing.NewNode{Mode: 0o40755}); err != nil {
 		t.Fatal(err)
 	}
 	afterWrite, _ := list(ds.Ino)

@@ -130,7 +130,7 @@ func (r *rootDir) Rmdir(ctx context.Context, name string) syscall.Errno {
 // under another name, so it is EXDEV (mv copies, then removes).
 func (r *rootDir) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	ctx = uninterruptible(ctx)
-	a, err := r.fsys.store.Lookup(ctx, backing.RootIno, name)
+	a, err := r.fsys.store().Lookup(ctx, backing.RootIno, name)
 	if err != nil {
 		return r.native().rename(ctx, "", name, newParent, newName, flags)
 	}

@@ -47,7 +47,7 @@ func (h *rootHandle) load(ctx context.Context) syscall.Errno {
 		return 0
 	}
 	f := h.root.fsys
-	names, attrs, err := f.store.ReadDirPlus(ctx, backing.RootIno)
+	names, attrs, err := f.store().ReadDirPlus(ctx, backing.RootIno)
 	if err != nil {
 		return f.toErrno("readdir", backing.RootIno, err)
 	}
@@ -136,7 +136,7 @@ func (h *rootHandle) Releasedir(ctx context.Context, flags uint32) {}
 func (h *rootHandle) Fsyncdir(ctx context.Context, flags uint32) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	f := h.root.fsys
-	if err := f.store.Sync(ctx); err != nil {
+	if err := f.store().Sync(ctx); err != nil {
 		return f.toErrno("fsyncdir", backing.RootIno, err)
 	}
 	d, err := os.Open(f.native.dir)

@@ -69,7 +69,7 @@ func (of *openFile) killSetID(ctx context.Context) error {
 	if !setID || mayKeepSetID(ctx) {
 		return nil
 	}
-	a, err := of.fsys.store.SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true})
+	a, err := of.fsys.store().SetAttr(ctx, of.ino, backing.SetAttrIn{ClearSetID: true})
 	if err != nil {
 		return err
 	}

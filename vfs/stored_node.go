@@ -37,7 +37,7 @@ func (n *storedNode) ino() uint64 { return n.StableAttr().Ino }
 // attr returns the node's metadata, with the size and mtime of content that
 // is being written but not yet committed.
 func (n *storedNode) attr(ctx context.Context) (backing.Attr, error) {
-	a, err := n.fsys.store.GetAttr(ctx, n.ino())
+	a, err := n.fsys.store().GetAttr(ctx, n.ino())
 	if err != nil {
 		return a, err
 	}
@@ -98,7 +98,7 @@ func (n *storedNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 		set.ClearSetID = fileType(a.Mode) != syscall.S_IFDIR && backing.HasSetID(a.Mode)
 	}
 	if set != (backing.SetAttrIn{}) {
-		a, err := n.fsys.store.SetAttr(ctx, n.ino(), set)
+		a, err := n.fsys.store().SetAttr(ctx, n.ino(), set)
 		if err != nil {
 			return n.fsys.toErrno("setattr", n.ino(), err)
 		}
@@ -133,7 +133,7 @@ func (n *storedNode) Getxattr(ctx context.Context, attr string, dest []byte) (ui
 		}
 		return copyXattr(dest, []byte(v))
 	}
-	v, err := n.fsys.store.GetXattr(ctx, n.ino(), attr)
+	v, err := n.fsys.store().GetXattr(ctx, n.ino(), attr)
 	if err != nil {
 		if isNotFound(err) {
 			return 0, syscall.ENODATA
@@ -163,7 +163,7 @@ func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, fla
 	if strings.HasPrefix(attr, catalog.XattrPrefix) {
 		return syscall.EPERM // computed by n4ws
 	}
-	err := n.fsys.store.SetXattr(ctx, n.ino(), attr, data, flags)
+	err := n.fsys.store().SetXattr(ctx, n.ino(), attr, data, flags)
 	if err == backing.ErrNotFound || (err != nil && isNotFound(err)) {
 		return syscall.ENODATA
 	}
@@ -172,7 +172,7 @@ func (n *storedNode) Setxattr(ctx context.Context, attr string, data []byte, fla
 
 func (n *storedNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	names, err := n.fsys.store.ListXattr(ctx, n.ino())
+	names, err := n.fsys.store().ListXattr(ctx, n.ino())
 	if err != nil {
 		return 0, n.fsys.toErrno("listxattr", n.ino(), err)
 	}
@@ -196,7 +196,7 @@ func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno
 	if strings.HasPrefix(attr, catalog.XattrPrefix) {
 		return syscall.EPERM
 	}
-	err := n.fsys.store.RemoveXattr(ctx, n.ino(), attr)
+	err := n.fsys.store().RemoveXattr(ctx, n.ino(), attr)
 	if err != nil && isNotFound(err) {
 		return syscall.ENODATA
 	}
@@ -206,7 +206,7 @@ func (n *storedNode) Removexattr(ctx context.Context, attr string) syscall.Errno
 func (n *storedNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	ctx = uninterruptible(ctx)
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(n.fsys.store.Dir(), &st); err != nil {
+	if err := syscall.Statfs(n.fsys.st.Dir(), &st); err != nil {
 		return n.fsys.toErrno("statfs", n.ino(), err)
 	}
 	out.FromStatfsT(&st)
@@ -233,7 +233,7 @@ func (n *storedNode) computedXattrs(ctx context.Context) (map[string]string, err
 		}
 		return map[string]string{catalog.XattrPrefix + "sha256": d.String()}, nil
 	case a.IsDir() && n.fsys.cat != nil:
-		path, err := n.fsys.store.Path(ctx, a.Ino)
+		path, err := n.fsys.store().Path(ctx, a.Ino)
 		if err != nil {
 			return nil, err
 		}

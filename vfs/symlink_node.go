@@ -16,7 +16,7 @@ var _ = (fs.NodeReadlinker)((*symlinkNode)(nil))
 
 func (n *symlinkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	a, err := n.fsys.store.GetAttr(ctx, n.ino())
+	a, err := n.fsys.store().GetAttr(ctx, n.ino())
 	if err != nil {
 		return nil, n.fsys.toErrno("readlink", n.ino(), err)
 	}

@@ -78,7 +78,7 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	}
 	h := &viewHandle{data: data, size: size}
 	if !v.Blob.IsZero() {
-		b, err := n.fsys.store.OpenBlob(ctx, v.Blob)
+		b, err := n.fsys.store().OpenBlob(ctx, v.Blob)
 		if err != nil {
 			return nil, 0, n.fsys.toErrno("open view", n.StableAttr().Ino, err)
 		}

@@ -48,11 +48,11 @@ func (f *fsys) watchChanges(ctx context.Context, seq int64, changed <-chan struc
 // applyChanges invalidates the kernel's caches for every change logged
 // after seq and returns the last sequence number applied.
 func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
-	last, err := f.store.LastChange(ctx)
+	last, err := f.store().LastChange(ctx)
 	if err != nil || last <= seq {
 		return seq, err
 	}
-	changes, err := f.store.ChangesSince(ctx, seq)
+	changes, err := f.store().ChangesSince(ctx, seq)
 	if err != nil {
 		return seq, fmt.Errorf("read change log: %w", err)
 	}
@@ -76,13 +76,13 @@ func (f *fsys) applyChanges(ctx context.Context, seq int64) (int64, error) {
 			}
 			// A file the CLI unlinked is purged here unless this mount
 			// holds it open (then its last release does it).
-			if a, err := f.store.GetAttr(ctx, c.Ino); err == nil {
+			if a, err := f.store().GetAttr(ctx, c.Ino); err == nil {
 				f.purgeIfUnused(&a)
 			}
 		}
 		seq = c.Seq
 	}
-	if err := f.store.TrimChanges(ctx, seq); err != nil {
+	if err := f.store().TrimChanges(ctx, seq); err != nil {
 		return seq, fmt.Errorf("trim change log: %w", err)
 	}
 	return seq, nil
@@ -101,7 +101,7 @@ func (f *fsys) refreshCatalog(ctx context.Context) {
 			return
 		case <-f.refreshKick:
 		}
-		if dirty, err := f.store.HasDirty(ctx); err != nil || !dirty {
+		if dirty, err := f.store().HasDirty(ctx); err != nil || !dirty {
 			continue
 		}
 		if _, err := f.cat.Refresh(ctx); err != nil && ctx.Err() == nil {
@@ -113,7 +113,7 @@ func (f *fsys) refreshCatalog(ctx context.Context) {
 // resolveSkeleton finds the folders with fixed roles: the owner of
 // computed entries, and the skeleton folders that hold computed entries.
 func (f *fsys) resolveSkeleton(ctx context.Context) error {
-	root, err := f.store.GetAttr(ctx, backing.RootIno)
+	root, err := f.store().GetAttr(ctx, backing.RootIno)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (f *fsys) resolveSkeleton(ctx context.Context) error {
 		return nil
 	}
 	for _, p := range []string{"exports", "exports/best_predictions", "exports/session_reports", "catalog", "catalog/reports"} {
-		a, err := f.store.ResolvePath(ctx, p)
+		a, err := f.store().ResolvePath(ctx, p)
 		if err != nil {
 			return err
 		}

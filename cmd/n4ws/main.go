@@ -110,6 +110,11 @@ func (g *globals) openStore(ctx context.Context) (*backing.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A running mount may have answered unlinks it has not written yet
+	// (vfs/unlink_later.go): it writes them before this command reads.
+	if err := vfs.SettleMount(dir, mountApplyTimeout); err != nil {
+		fmt.Fprintf(os.Stderr, "n4ws: warning: %v; files just removed through the mount may still show\n", err)
+	}
 	s, err := backing.Open(ctx, dir, backing.Options{LogChanges: true, Logger: slog.Default()})
 	if err == nil {
 		g.opened = append(g.opened, s)

@@ -1,0 +1,136 @@
+package vfs
+
+import (
+	"context"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"github.com/n4ws/n4ws/backing"
+)
+
+// Unlinks answered from the folder's listing (backing/unlink_later.go).
+//
+// The unlink of a file that no handle has open and no other name reaches
+// is answered as soon as the folder's exact listing (lookup_cache.go) says
+// that the name is that file and that the folder and the file may change;
+// the store writes it in its next batch. The listing applies the unlink at
+// once, so the GETATTR of the folder that follows it is answered from
+// memory too, and every read of the index first writes the queue
+// (fsys.store). Durable mounts unlink at once: an answered unlink is then
+// on disk.
+
+// unlinkStats counts how unlinks went, for the log at unmount and tests.
+type unlinkStats struct {
+	later atomic.Int64 // answered first, written in a batch
+	now   atomic.Int64 // written before the answer
+}
+
+// unlinkLater answers the unlink of child, named name in folder dir, when
+// the folder's listing can vouch for it, and queues it; false: the caller
+// unlinks it now.
+func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *fs.Inode) bool {
+	if !f.unlinksLater || child == nil || child.StableAttr().Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return false
+	}
+	ino := child.StableAttr().Ino
+	if f.openFileOf(ino) != nil {
+		return false // an open file keeps its POSIX life: unlinked at once
+	}
+	now, ok, load := f.applyUnlinkToListing(dir, name, ino)
+	if !ok {
+		f.unlinks.now.Add(1)
+		if load {
+			// Unlinks in a row in a folder without an exact listing
+			// (after a remount, or another process's change): read it
+			// once, so that the next ones can be answered first.
+			defer f.loadListing(ctx, dir)
+		}
+		return false
+	}
+	f.unlinks.later.Add(1)
+	f.st.UnlinkLater(backing.UnlinkItem{Parent: dir, Name: name, Ino: ino, Time: now})
+	return true
+}
+
+// applyUnlinkToListing removes name (file ino) from dir's exact listing
+// when the unlink may be answered from it, and returns the folder's new
+// times. load says that the caller should read the listing: unlinks in a
+// row found none.
+func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now time.Time, ok, load bool) {
+	writes, changes := f.stamp()
+	c := &f.listings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.find(dir)
+	if l == nil || l.writes != writes || l.changes != changes {
+		s := &c.unlinkStreak
+		if s.dir != dir {
+			s.dir, s.n = dir, 0
+		}
+		s.n++
+		return now, false, s.n%listingStreak == 0
+	}
+	a, found := l.attrs[name]
+	if !found || a.Ino != ino || a.Mode&syscall.S_IFMT != syscall.S_IFREG || a.Nlink != 1 || a.Flags != 0 ||
+		l.self.Flags&backing.FlagReadOnly != 0 {
+		return now, false, false // the store says why (or the name went meanwhile)
+	}
+	now = time.Now()
+	delete(l.attrs, name)
+	delete(l.names, ino)
+	l.touched(now, false)
+	// Every other listing may hold this folder's attributes or show the
+	// trash, which the batch changes: they go.
+	kept := c.slots[:0]
+	for _, o := range c.slots {
+		if o == l {
+			kept = append(kept, o)
+		}
+	}
+	clear(c.slots[len(kept):])
+	c.slots = kept
+	return now, true, false
+}
+
+// unlinkFollower keeps the mount's caches and purges in step with the
+// batches the store writes (backing.UnlinkFollower).
+type unlinkFollower struct{ f *fsys }
+
+// Committed: the listings applied the batch's unlinks when they were
+// answered, and the batch is the only write since; they stay exact, but
+// for folders where an item did not go as answered.
+func (u unlinkFollower) Committed(b backing.UnlinkBatch) {
+	exact := map[uint64]bool{}
+	for i := range b.Done {
+		d := &b.Done[i]
+		if _, seen := exact[d.Parent]; !seen || d.Err != nil {
+			exact[d.Parent] = d.Err == nil
+		}
+	}
+	u.f.ownWrite(b.TreeWritesBefore, func(l *listing) bool { return exact[l.dir] })
+}
+
+// Written: files that left the tree without going to the trash are purged
+// once unused, and an unlink that could not be written is logged.
+func (u unlinkFollower) Written(b backing.UnlinkBatch) {
+	f := u.f
+	for i := range b.Done {
+		d := &b.Done[i]
+		switch {
+		case d.Err == nil:
+			if !d.Trashed {
+				f.purgeIfUnused(&d.Attr)
+			}
+		case backing.IsGone(d.Err):
+			f.log.Debug("answered unlink: the name had gone already", "dir", d.Parent, "name", d.Name)
+		default:
+			f.log.Error("an unlink the mount answered could not be written: the file is still there",
+				"dir", d.Parent, "name", d.Name, "err", d.Err)
+		}
+	}
+	f.log.Debug("unlinks written", "batch", len(b.Done),
+		"answered_first", f.unlinks.later.Load(), "at_once", f.unlinks.now.Load())
+}

@@ -115,7 +115,9 @@ func (s *Store) UnlinkLater(it UnlinkItem) {
 	q.mu.Lock()
 	if q.wake == nil {
 		q.mu.Unlock()
-		s.commitUnlinks([]UnlinkItem{it}, nil)
+		if _, ok := s.commitUnlinks([]UnlinkItem{it}, nil); !ok {
+			s.log.Error("an answered unlink could not be written: the index is locked", "name", it.Name)
+		}
 		return
 	}
 	q.items = append(q.items, it)
@@ -129,7 +131,10 @@ func (s *Store) UnlinkLater(it UnlinkItem) {
 	nudge(q.wake)
 }
 
-// Settle writes every unlink queued before it was called.
+// Settle writes every unlink queued before it was called. When the index
+// stays locked by another process past the busy timeout, it returns with
+// them still queued, for the committer to retry: a reader then sees them
+// late rather than waiting on the lock for good.
 func (s *Store) Settle() {
 	if s.unlinks.pending.Load() > 0 {
 		s.commitQueued()
@@ -137,21 +142,35 @@ func (s *Store) Settle() {
 }
 
 // runUnlinkCommitter writes the queue whenever woken, and reports the
-// batches, until stop; then it writes what is left.
+// batches, until stop; then it writes what is left. A batch that could
+// not start (the index locked by another process) is tried again a
+// second later.
 func (s *Store) runUnlinkCommitter(wake, stop, finished chan struct{}) {
 	defer close(finished)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-wake:
-			s.commitQueued()
-			s.reportUnlinks()
+		case <-retry:
 		case <-stop:
-			s.commitQueued()
+			if !s.commitQueued() {
+				s.log.Error("answered unlinks could not be written before the store closed: those files are still there",
+					"count", s.unlinks.pending.Load())
+			}
 			s.reportUnlinks()
 			return
 		}
+		retry = nil
+		if !s.commitQueued() {
+			retry = time.After(unlinkRetryDelay)
+		}
+		s.reportUnlinks()
 	}
 }
+
+// unlinkRetryDelay spaces the attempts to write a batch while another
+// process holds the index's write lock (each waits for the busy timeout).
+const unlinkRetryDelay = time.Second
 
 // stopUnlinkLater writes the queue and stops the committer (Close).
 func (s *Store) stopUnlinkLater() {
@@ -168,22 +187,27 @@ func (s *Store) stopUnlinkLater() {
 	<-finished
 }
 
-// commitQueued writes the items queued so far as one batch.
-func (s *Store) commitQueued() {
+// commitQueued writes the items queued so far as one batch; false when
+// its transaction could not start, the items queued again in front.
+func (s *Store) commitQueued() bool {
 	q := &s.unlinks
 	q.commitMu.Lock()
 	q.mu.Lock()
-	items := q.items
+	items, follow := q.items, q.follow
 	q.items = nil
 	q.mu.Unlock()
 	if len(items) == 0 {
 		q.commitMu.Unlock()
-		return
+		return true
 	}
-	q.mu.Lock()
-	follow := q.follow
-	q.mu.Unlock()
-	b := s.commitUnlinks(items, follow)
+	b, ok := s.commitUnlinks(items, follow)
+	if !ok {
+		q.mu.Lock()
+		q.items = append(items, q.items...)
+		q.mu.Unlock()
+		q.commitMu.Unlock()
+		return false
+	}
 	q.pending.Add(-int64(len(items)))
 	q.commitMu.Unlock()
 	q.mu.Lock()
@@ -195,6 +219,7 @@ func (s *Store) commitQueued() {
 	if wake != nil {
 		nudge(wake) // the committer reports it
 	}
+	return true
 }
 
 // reportUnlinks hands the written batches to follow.Written.
@@ -210,11 +235,15 @@ func (s *Store) reportUnlinks() {
 }
 
 // commitUnlinks writes items in one transaction; when that fails, each in
-// a transaction of its own, so that one bad item costs no other.
-func (s *Store) commitUnlinks(items []UnlinkItem, follow UnlinkFollower) UnlinkBatch {
+// a transaction of its own, so that one bad item costs no other. ok is
+// false when the transaction could not even start (the index locked by
+// another process past the busy timeout): nothing was written.
+func (s *Store) commitUnlinks(items []UnlinkItem, follow UnlinkFollower) (_ UnlinkBatch, ok bool) {
 	ctx := context.Background() // what was answered must be written
 	b := UnlinkBatch{Done: make([]UnlinkDone, len(items))}
+	began := false
 	err := s.writeTx(ctx, true, func(tx *txn) error {
+		began = true
 		b.TreeWritesBefore = s.treeWrites.Load() // wmu held: no other write moves it
 		for i, it := range items {
 			b.Done[i] = UnlinkDone{UnlinkItem: it}
@@ -228,7 +257,11 @@ func (s *Store) commitUnlinks(items []UnlinkItem, follow UnlinkFollower) UnlinkB
 		return nil
 	})
 	if err == nil {
-		return b
+		return b, true
+	}
+	if !began {
+		s.log.Warn("answered unlinks wait: their batch could not start", "count", len(items), "err", err)
+		return b, false
 	}
 	s.log.Warn("a batch of unlinks failed; writing them one by one", "count", len(items), "err", err)
 	b.TreeWritesBefore = 0 // several transactions: no cache follows them
@@ -238,7 +271,7 @@ func (s *Store) commitUnlinks(items []UnlinkItem, follow UnlinkFollower) UnlinkB
 			b.Done[i].Err = fmt.Errorf("unlink %q in %d: %w", it.Name, it.Parent, noSpace(err))
 		}
 	}
-	return b
+	return b, true
 }
 
 // unlinkItem unlinks it, recording how in d. A name gone or reaching

@@ -2,6 +2,7 @@ package backing
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -225,6 +226,35 @@ func TestUnlinkLaterWrittenBySync(t *testing.T) {
 	}
 	if exists(t, s, "runs/ds/0001_x/a") {
 		t.Error("Sync returned with the queued unlink not in the index")
+	}
+}
+
+// While another process holds the index's write lock past the busy
+// timeout, Settle returns with the unlinks still queued (a reader is not
+// held for good), and they are written once the lock is free.
+func TestUnlinkLaterWaitsOutALockedIndex(t *testing.T) {
+	t.Parallel() // the busy timeout is 10 s
+	s, folder, files := unlinkLaterStore(t, "a")
+	var reports []UnlinkBatch
+	pauseUnlinks(s, &reports)
+	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: time.Now()})
+	other, err := sql.Open(driverName, "file:"+filepath.Join(s.Dir(), "index.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Settle()
+	if !exists(t, s, "runs/ds/0001_x/a") || s.unlinks.pending.Load() != 1 {
+		t.Errorf("with the index locked: want a still there and its unlink still queued (pending %d)", s.unlinks.pending.Load())
+	}
+	lock.Rollback()
+	s.Settle()
+	if exists(t, s, "runs/ds/0001_x/a") || s.unlinks.pending.Load() != 0 {
+		t.Errorf("once the lock is free: want a gone and nothing queued (pending %d)", s.unlinks.pending.Load())
 	}
 }
 

@@ -73,8 +73,8 @@ func (f *fsys) cachedLookup(dir uint64, name string) (a backing.Attr, found, ok 
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.find(dir)
-	if l == nil || l.writes != writes || l.changes != changes {
+	l := c.exact(dir, writes, changes)
+	if l == nil {
 		return a, false, false
 	}
 	a, found = l.attrs[name]
@@ -150,8 +150,8 @@ func (f *fsys) cachedSelf(dir uint64) (backing.Attr, bool) {
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.find(dir)
-	if l == nil || l.writes != writes || l.changes != changes {
+	l := c.exact(dir, writes, changes)
+	if l == nil {
 		return backing.Attr{}, false
 	}
 	return l.self, true
@@ -256,6 +256,14 @@ func (c *listingCache) find(dir uint64) *listing {
 		if l.dir == dir {
 			return l
 		}
+	}
+	return nil
+}
+
+// exact returns dir's listing if it is exact at stamp (writes, changes).
+func (c *listingCache) exact(dir, writes, changes uint64) *listing {
+	if l := c.find(dir); l != nil && l.writes == writes && l.changes == changes {
+		return l
 	}
 	return nil
 }

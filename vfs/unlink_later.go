@@ -64,8 +64,8 @@ func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now ti
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.find(dir)
-	if l == nil || l.writes != writes || l.changes != changes {
+	l := c.exact(dir, writes, changes)
+	if l == nil {
 		s := &c.unlinkStreak
 		if s.dir != dir {
 			s.dir, s.n = dir, 0

@@ -16,6 +16,7 @@ import (
 var (
 	buildOnce sync.Once
 	parquetw  string
+	buildDir  string // parquetw's temporary folder, removed by Main
 	buildErr  error
 )
 
@@ -26,7 +27,7 @@ func Dir() string {
 }
 
 // Parquetw builds the stand-in's Parquet writer once per test binary and
-// returns its path.
+// returns its path. The package's TestMain calls Main, which removes it.
 func Parquetw(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -35,6 +36,7 @@ func Parquetw(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		buildDir = dir
 		parquetw = filepath.Join(dir, "parquetw")
 		cmd := exec.Command("go", "build", "-o", parquetw, ".")
 		cmd.Dir = filepath.Join(Dir(), "parquetw")
@@ -46,6 +48,16 @@ func Parquetw(t testing.TB) string {
 		t.Fatalf("build parquetw: %v", buildErr)
 	}
 	return parquetw
+}
+
+// Main runs the package's tests, then removes the Parquet writer built for
+// them: call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 type buildError struct {

@@ -22,7 +22,7 @@ import (
 // (fsys.store). Durable mounts unlink at once: an answered unlink is then
 // on disk.
 
-// unlinkStats counts how unlinks went, for the log at unmount and tests.
+// unlinkStats counts how unlinks went, for the debug log of each batch.
 type unlinkStats struct {
 	later atomic.Int64 // answered first, written in a batch
 	now   atomic.Int64 // written before the answer
@@ -45,8 +45,9 @@ func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *
 		if load {
 			// Unlinks in a row in a folder without an exact listing
 			// (after a remount, or another process's change): read it
-			// once, so that the next ones can be answered first.
-			defer f.loadListing(ctx, dir)
+			// now, before this unlink, which then applies itself to it
+			// (noteUnlinked), so that the next ones are answered first.
+			f.loadListing(ctx, dir)
 		}
 		return false
 	}

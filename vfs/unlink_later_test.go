@@ -7,14 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // a second process's view of the index
+
+	"github.com/n4ws/n4ws/backing"
 )
 
 // rm answers without the index: with another connection holding SQLite's
-// write lock, rm of 50 files through the mount still returns, the folder's
+// write lock, rm of 40 files through the mount still returns, the folder's
 // GETATTR after each unlink is answered from its listing, and the unlinks
 // are in the index once the lock is released. Without unlinks answered
 // first (or with a read of the index on their path, which writes the
@@ -34,6 +37,21 @@ func TestRmAnsweredWhileTheIndexIsLocked(t *testing.T) {
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 50 {
 		t.Fatalf("readdir: %d entries, %v", len(ents), err)
 	}
+
+	// A write the mount did not make leaves its listings stale, as a
+	// remount or another process would: the first unlinks are written at
+	// once, and eight in a row read the folder again.
+	runs, err := store.ResolvePath(context.Background(), "runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Mknod(context.Background(), runs.Ino, "other", backing.NewNode{Mode: syscall.S_IFDIR | 0o755}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("rm", files[:10]...).CombinedOutput(); err != nil {
+		t.Fatalf("rm: %v\n%s", err, out)
+	}
+	files = files[10:]
 
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(store.Dir(), "index.db")+"?_txlock=immediate&_busy_timeout=10000")
 	if err != nil {

@@ -211,3 +211,15 @@ func (s *Store) ParentOf(ctx context.Context, ino uint64) (uint64, string, error
 	}
 	return parent, string(name), nil
 }
+
+// HasMoreEntries reports whether folder dir has more than n entries,
+// reading at most n+1 of them.
+func (s *Store) HasMoreEntries(ctx context.Context, dir uint64, n int) (bool, error) {
+	var count int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM entries WHERE parent = ? LIMIT ?) AS some`,
+		dir, n+1).Scan(&count)
+	if err != nil {
+		return false, fmt.Errorf("count entries of %d: %w", dir, err)
+	}
+	return count > n, nil
+}

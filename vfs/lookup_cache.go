@@ -109,13 +109,21 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 
 // loadListing reads folder dir whole into a listing.
 func (f *fsys) loadListing(ctx context.Context, dir uint64) {
-	writes, changes := f.stamp() // before the query: a write during it makes the listing stale
-	self, err := f.store().GetAttr(ctx, dir)
-	if err != nil {
+	writes, changes := f.settledStamp() // before the query: a write during it makes the listing stale
+	names, attrs, err := f.store().ReadDirPlus(ctx, dir)
+	if err == nil {
+		f.keepListing(ctx, dir, writes, changes, names, attrs)
+	}
+}
+
+// keepListing stores names and attrs, dir's entries read at stamp (writes,
+// changes), as its listing, with the folder's own attributes.
+func (f *fsys) keepListing(ctx context.Context, dir, writes, changes uint64, names []string, attrs []backing.Attr) {
+	if len(names) > listingMax {
 		return
 	}
-	names, attrs, err := f.store().ReadDirPlus(ctx, dir)
-	if err != nil || len(names) > listingMax {
+	self, err := f.store().GetAttr(ctx, dir)
+	if err != nil {
 		return
 	}
 	l := &listing{dir: dir, writes: writes, changes: changes, self: self,
@@ -124,6 +132,13 @@ func (f *fsys) loadListing(ctx context.Context, dir uint64) {
 		l.add(name, attrs[i])
 	}
 	f.listings.put(l)
+}
+
+// settledStamp is stamp once the queued unlinks are written (fsys.store):
+// taken before a read of the index, it then covers what the read sees.
+func (f *fsys) settledStamp() (uint64, uint64) {
+	f.st.Settle()
+	return f.stamp()
 }
 
 // startListing records that folder dir, just made by this mount's write

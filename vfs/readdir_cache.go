@@ -29,7 +29,7 @@ type bigListing struct {
 // readDirPlus lists folder ino with its children's attributes, from the
 // kept listing when it is still exact. Callers must not modify the slices.
 func (f *fsys) readDirPlus(ctx context.Context, ino uint64) ([]string, []backing.Attr, error) {
-	writes, changes := f.stamp() // before the query: a write after it makes the result stale
+	writes, changes := f.settledStamp() // before the query: a write after it makes the result stale
 	b := &f.bigListing
 	b.mu.Lock()
 	if b.names != nil && b.dir == ino && b.writes == writes && b.changes == changes {

@@ -39,14 +39,21 @@ func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *
 	if f.openFileOf(ino) != nil {
 		return false // an open file keeps its POSIX life: unlinked at once
 	}
-	now, ok, load := f.applyUnlinkToListing(dir, name, ino)
+	now, ok, first, load := f.applyUnlinkToListing(dir, name, ino)
+	if !ok && first && f.smallFolder(ctx, dir) {
+		// The first unlink in a folder without an exact listing (after
+		// a remount: rm -rf of old pipeline folders of ten files each):
+		// a small folder is read at once.
+		f.loadListing(ctx, dir)
+		now, ok, _, _ = f.applyUnlinkToListing(dir, name, ino)
+	}
 	if !ok {
 		f.unlinks.now.Add(1)
 		if load {
-			// Unlinks in a row in a folder without an exact listing
-			// (after a remount, or another process's change): read it
-			// now, before this unlink, which then applies itself to it
-			// (noteUnlinked), so that the next ones are answered first.
+			// Unlinks in a row in a large folder without an exact
+			// listing: read it now, before this unlink, which then
+			// applies itself to it (noteUnlinked), so that the next
+			// ones are answered first.
 			f.loadListing(ctx, dir)
 		}
 		return false
@@ -56,11 +63,21 @@ func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *
 	return true
 }
 
+// smallFolderMax is the largest folder read whole at its first unlink.
+const smallFolderMax = 64
+
+// smallFolder reports whether folder dir has at most smallFolderMax entries.
+func (f *fsys) smallFolder(ctx context.Context, dir uint64) bool {
+	more, err := f.store().HasMoreEntries(ctx, dir, smallFolderMax)
+	return err == nil && !more
+}
+
 // applyUnlinkToListing removes name (file ino) from dir's exact listing
 // when the unlink may be answered from it, and returns the folder's new
-// times. load says that the caller should read the listing: unlinks in a
-// row found none.
-func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now time.Time, ok, load bool) {
+// times. Without an exact listing, first says that this is the first
+// unlink in the folder in a row, and load that the caller should read it:
+// unlinks in a row found none.
+func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now time.Time, ok, first, load bool) {
 	writes, changes := f.stamp()
 	c := &f.listings
 	c.mu.Lock()
@@ -72,12 +89,12 @@ func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now ti
 			s.dir, s.n = dir, 0
 		}
 		s.n++
-		return now, false, s.n%listingStreak == 0
+		return now, false, s.n == 1, s.n%listingStreak == 0
 	}
 	a, found := l.attrs[name]
 	if !found || a.Ino != ino || a.Mode&syscall.S_IFMT != syscall.S_IFREG || a.Nlink != 1 || a.Flags != 0 ||
 		l.self.Flags&backing.FlagReadOnly != 0 {
-		return now, false, false // the store says why (or the name went meanwhile)
+		return now, false, false, false // the store says why (or the name went meanwhile)
 	}
 	now = time.Now()
 	delete(l.attrs, name)
@@ -93,7 +110,7 @@ func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now ti
 	}
 	clear(c.slots[len(kept):])
 	c.slots = kept
-	return now, true, false
+	return now, true, false, false
 }
 
 // unlinkFollower keeps the mount's caches and purges in step with the

@@ -17,41 +17,55 @@ import (
 )
 
 // rm answers without the index: with another connection holding SQLite's
-// write lock, rm of 40 files through the mount still returns, the folder's
+// write lock, rm of files through the mount still returns, the folder's
 // GETATTR after each unlink is answered from its listing, and the unlinks
 // are in the index once the lock is released. Without unlinks answered
 // first (or with a read of the index on their path, which writes the
 // queue) rm would wait for the lock.
+//
+// The mount's listings are first made stale by a write it did not make, as
+// a remount or another process would. A large folder (70 files) is then
+// read again after eight unlinks in a row written at once (rm of 10
+// before the lock); a small one (9 files, a pipeline folder) at its first
+// unlink, so that all of them are answered first.
 func TestRmAnsweredWhileTheIndexIsLocked(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		files, early int // files in the folder, removed before the lock
+	}{{"large folder", 70, 10}, {"small folder", 9, 0}} {
+		t.Run(c.name, func(t *testing.T) { rmWhileLocked(t, c.files, c.early) })
+	}
+}
+
+func rmWhileLocked(t *testing.T, n, early int) {
+	ctx := context.Background()
 	mnt, store := mountTest(t, Options{})
 	dir := filepath.Join(mnt, "runs/ds/0001_x")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var files []string
-	for i := range 50 {
+	for i := range n {
 		p := filepath.Join(dir, fmt.Sprintf("f%02d", i))
 		writeFile(t, p, []byte(p))
 		files = append(files, p)
 	}
-	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 50 {
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != n {
 		t.Fatalf("readdir: %d entries, %v", len(ents), err)
 	}
-
-	// A write the mount did not make leaves its listings stale, as a
-	// remount or another process would: the first unlinks are written at
-	// once, and eight in a row read the folder again.
-	runs, err := store.ResolvePath(context.Background(), "runs")
+	runs, err := store.ResolvePath(ctx, "runs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Mknod(context.Background(), runs.Ino, "other", backing.NewNode{Mode: syscall.S_IFDIR | 0o755}); err != nil {
+	if _, err := store.Mknod(ctx, runs.Ino, "other", backing.NewNode{Mode: syscall.S_IFDIR | 0o755}); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("rm", files[:10]...).CombinedOutput(); err != nil {
-		t.Fatalf("rm: %v\n%s", err, out)
+	if early > 0 {
+		if out, err := exec.Command("rm", files[:early]...).CombinedOutput(); err != nil {
+			t.Fatalf("rm: %v\n%s", err, out)
+		}
+		files = files[early:]
 	}
-	files = files[10:]
 
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(store.Dir(), "index.db")+"?_txlock=immediate&_busy_timeout=10000")
 	if err != nil {
@@ -82,19 +96,19 @@ func TestRmAnsweredWhileTheIndexIsLocked(t *testing.T) {
 		t.Errorf("after rm: %d entries, %v; want none", len(ents), err)
 	}
 
-	folder, err := store.ResolvePath(context.Background(), "runs/ds/0001_x")
+	folder, err := store.ResolvePath(ctx, "runs/ds/0001_x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	store.Settle()
-	if ents, err := store.ReadDir(context.Background(), folder.Ino); err != nil || len(ents) != 0 {
+	if ents, err := store.ReadDir(ctx, folder.Ino); err != nil || len(ents) != 0 {
 		t.Errorf("index after the lock: %d entries, %v; want none", len(ents), err)
 	}
-	items, err := store.TrashItems(context.Background())
+	items, err := store.TrashItems(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 1 || items[0].Files != 50 {
-		t.Errorf("trash %+v, want one item of the 50 files", items)
+	if len(items) != 1 || items[0].Files != int64(n) {
+		t.Errorf("trash %+v, want one item of the %d files", items, n)
 	}
 }

@@ -192,12 +192,12 @@ func (s *Store) stopUnlinkLater() {
 func (s *Store) commitQueued() bool {
 	q := &s.unlinks
 	q.commitMu.Lock()
+	defer q.commitMu.Unlock()
 	q.mu.Lock()
 	items, follow := q.items, q.follow
 	q.items = nil
 	q.mu.Unlock()
 	if len(items) == 0 {
-		q.commitMu.Unlock()
 		return true
 	}
 	b, ok := s.commitUnlinks(items, follow)
@@ -205,11 +205,9 @@ func (s *Store) commitQueued() bool {
 		q.mu.Lock()
 		q.items = append(items, q.items...)
 		q.mu.Unlock()
-		q.commitMu.Unlock()
 		return false
 	}
 	q.pending.Add(-int64(len(items)))
-	q.commitMu.Unlock()
 	q.mu.Lock()
 	if follow != nil {
 		q.reports = append(q.reports, b)

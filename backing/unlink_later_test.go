@@ -68,6 +68,18 @@ type follower struct {
 func (f follower) Committed(b UnlinkBatch) { f.committed.Add(int64(len(b.Done))) }
 func (f follower) Written(b UnlinkBatch)   { f.written(b) }
 
+// queuedUnlinkOfA opens a store holding runs/ds/0001_x/a and queues the
+// unlink of a, answered at time at, with the committer paused; it returns
+// the store and the folder's inode.
+func queuedUnlinkOfA(t *testing.T, at time.Time) (*Store, uint64) {
+	t.Helper()
+	s, folder, files := unlinkLaterStore(t, "a")
+	var reports []UnlinkBatch
+	pauseUnlinks(s, &reports)
+	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: at})
+	return s, folder
+}
+
 func exists(t *testing.T, s *Store, p string) bool {
 	t.Helper()
 	_, err := s.ResolvePath(context.Background(), p)
@@ -133,11 +145,8 @@ func TestUnlinkLaterWritesBeforeTheNextWrite(t *testing.T) {
 // The folder's times are those of the answer, not of the batch.
 func TestUnlinkLaterKeepsTheAnsweredTime(t *testing.T) {
 	ctx := context.Background()
-	s, folder, files := unlinkLaterStore(t, "a")
-	var reports []UnlinkBatch
-	pauseUnlinks(s, &reports)
 	answered := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
-	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: answered})
+	s, folder := queuedUnlinkOfA(t, answered)
 	s.Settle()
 	a, err := s.GetAttr(ctx, folder)
 	if err != nil {
@@ -196,10 +205,7 @@ func TestUnlinkLaterLeavesReplacedNames(t *testing.T) {
 // clean stop.
 func TestUnlinkLaterWrittenAtClose(t *testing.T) {
 	ctx := context.Background()
-	s, folder, files := unlinkLaterStore(t, "a")
-	var reports []UnlinkBatch
-	pauseUnlinks(s, &reports)
-	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: time.Now()})
+	s, _ := queuedUnlinkOfA(t, time.Now())
 	dir := s.Dir()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -217,10 +223,7 @@ func TestUnlinkLaterWrittenAtClose(t *testing.T) {
 // fsync of a folder through the mount ends in Sync: it writes the queue.
 func TestUnlinkLaterWrittenBySync(t *testing.T) {
 	ctx := context.Background()
-	s, folder, files := unlinkLaterStore(t, "a")
-	var reports []UnlinkBatch
-	pauseUnlinks(s, &reports)
-	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: time.Now()})
+	s, _ := queuedUnlinkOfA(t, time.Now())
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -234,10 +237,7 @@ func TestUnlinkLaterWrittenBySync(t *testing.T) {
 // held for good), and they are written once the lock is free.
 func TestUnlinkLaterWaitsOutALockedIndex(t *testing.T) {
 	t.Parallel() // the busy timeout is 10 s
-	s, folder, files := unlinkLaterStore(t, "a")
-	var reports []UnlinkBatch
-	pauseUnlinks(s, &reports)
-	s.UnlinkLater(UnlinkItem{Parent: folder, Name: "a", Ino: files["a"].Ino, Time: time.Now()})
+	s, _ := queuedUnlinkOfA(t, time.Now())
 	other, err := sql.Open(driverName, "file:"+filepath.Join(s.Dir(), "index.db")+"?_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)

@@ -191,12 +191,7 @@ func TestStaleMount(t *testing.T) {
 	run(t, "", "mkdir", "-p", dst)
 	run(t, "", "cp", "-a", src+"/.", dst)
 
-	if err := signalDaemon(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if !waitGone(pid, 5*time.Second) {
-		t.Fatalf("daemon %d survived SIGKILL", pid)
-	}
+	killDaemon(t, pid)
 	out, _ := runFail(t, "", "ls", mnt)
 	// ENOTCONN or ECONNABORTED, depending on the kernel version.
 	wantOneOf(t, "ls of a dead mount", out, "Transport endpoint is not connected", "Software caused connection abort")

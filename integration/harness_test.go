@@ -272,6 +272,17 @@ func signalDaemon(pid int, sig syscall.Signal) error {
 	return syscall.Kill(pid, sig)
 }
 
+// killDaemon sends SIGKILL to the mount daemon pid and waits until it is gone.
+func killDaemon(t testing.TB, pid int) {
+	t.Helper()
+	if err := signalDaemon(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !waitGone(pid, 5*time.Second) {
+		t.Fatalf("daemon %d survived SIGKILL", pid)
+	}
+}
+
 // randBytes returns n reproducible pseudo-random bytes.
 func randBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))

@@ -241,12 +241,7 @@ func TestLiveKill9(t *testing.T) {
 	}) {
 		t.Fatalf("no 5 pipelines committed: %s", out.String())
 	}
-	if err := signalDaemon(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if !waitGone(pid, 5*time.Second) {
-		t.Fatalf("daemon %d survived SIGKILL", pid)
-	}
+	killDaemon(t, pid)
 	// A snapshot child caught mid-read gets an error from the dead mount
 	// and exits: it holds no FUSE connection of its own that would keep
 	// its request (and the mount point) waiting for ever.

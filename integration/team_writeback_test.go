@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -85,12 +84,7 @@ func TestTeamWritebackUploadsInBackground(t *testing.T) {
 	s3.Stop()
 	two := filepath.Join("runs", "two.bin")
 	run(t, "", "cp", src2, filepath.Join(mntA, two))
-	if err := signalDaemon(pidA, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if !waitGone(pidA, 5*time.Second) {
-		t.Fatalf("daemon %d survived SIGKILL", pidA)
-	}
+	killDaemon(t, pidA)
 	s3.Restart(t)
 	seenWithin(t, 5*time.Second, "the killed machine's file listed on the other", func() bool {
 		out, err := exe("", "ls", filepath.Join(mntB, "runs"))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -14,15 +13,10 @@ import (
 // fsync of the folder, a kill -9 of the mount.
 
 // trashFiles returns how many files the trash holds, as the CLI lists it.
-func trashFiles(t *testing.T, store string) int64 {
+func trashFiles(t *testing.T, store string) int {
 	t.Helper()
-	var items []struct {
-		Path  string `json:"path"`
-		Files int64  `json:"files"`
-	}
-	n4wsJSON(t, store, &items, "trash", "list", "--json")
-	var n int64
-	for _, it := range items {
+	n := 0
+	for _, it := range trashList(t, store) {
 		n += it.Files
 	}
 	return n
@@ -68,12 +62,7 @@ func TestRmThenKill(t *testing.T) {
 	sh(t, fmt.Sprintf(`for d in %s %s; do mkdir -p $d && for i in $(seq 100); do echo $i > $d/f$i; done; done`, synced, loose))
 	// Both rm's, then the fsync of the first folder, then kill -9.
 	sh(t, fmt.Sprintf(`rm %[1]s/f* && rm %[2]s/f* && python3 -c 'import os; fd = os.open("%[1]s", os.O_RDONLY); os.fsync(fd)'`, synced, loose))
-	if err := signalDaemon(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if !waitGone(pid, 10e9) {
-		t.Fatalf("daemon %d still running after kill -9", pid)
-	}
+	killDaemon(t, pid)
 	mountAt(t, store, mnt)
 	if out := run(t, synced, "ls", "-A"); out != "" {
 		t.Errorf("after fsync of the folder and kill -9, it lists %q, want nothing", out)
@@ -83,7 +72,7 @@ func TestRmThenKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	inTrash := trashFiles(t, store) - 100 // the synced folder's files are in it
-	if int64(len(left))+inTrash != 100 {
+	if len(left)+inTrash != 100 {
 		t.Errorf("without fsync: %d files back and %d in the trash, want 100 together", len(left), inTrash)
 	}
 	t.Logf("without fsync: %d of 100 unlinks lost to kill -9", len(left))

@@ -62,6 +62,12 @@ func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr,
 	if err := s.upload(ctx, &c); err != nil {
 		return a, fmt.Errorf("commit content of %d: %w", ino, err)
 	}
+	if a, pending, err := s.commitCreated(ctx, ino, c); pending {
+		if err != nil {
+			return a, fmt.Errorf("commit content of new file %d: %w", ino, err)
+		}
+		return a, nil
+	}
 	err := s.update(ctx, func(tx *txn) error {
 		var err error
 		a, err = tx.commitContent(ino, c)

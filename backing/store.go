@@ -106,6 +106,7 @@ type Store struct {
 	own   map[int64]struct{} // change log rows this process wrote, not read back yet (shared index)
 
 	unlinks unlinkQueue // unlinks answered, to write (unlink_later.go)
+	creates createQueue // creates answered, to write (create_later.go)
 }
 
 // RootIno is the inode number of the store's root directory.
@@ -207,6 +208,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.stopUnlinkLater()
+	s.settleCreates()
 	if wb, ok := s.blobs.(*writeback); ok {
 		wb.Close()
 	}

@@ -135,7 +135,16 @@ func (s *Store) UnlinkLater(it UnlinkItem) {
 // stays locked by another process past the busy timeout, it returns with
 // them still queued, for the committer to retry: a reader then sees them
 // late rather than waiting on the lock for good.
+//
+// It then writes the creates answered first (create_later.go), after the
+// unlinks, which were all answered before them.
 func (s *Store) Settle() {
+	s.settleUnlinks()
+	s.settleCreates()
+}
+
+// settleUnlinks is Settle of the unlinks alone.
+func (s *Store) settleUnlinks() {
 	if s.unlinks.pending.Load() > 0 {
 		s.commitQueued()
 	}

@@ -238,15 +238,7 @@ func TestUnlinkLaterWrittenBySync(t *testing.T) {
 func TestUnlinkLaterWaitsOutALockedIndex(t *testing.T) {
 	t.Parallel() // the busy timeout is 10 s
 	s, _ := queuedUnlinkOfA(t, time.Now())
-	other, err := sql.Open(driverName, "file:"+filepath.Join(s.Dir(), "index.db")+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	lock, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	lock := lockIndex(t, s)
 	s.Settle()
 	if !exists(t, s, "runs/ds/0001_x/a") || s.unlinks.pending.Load() != 1 {
 		t.Errorf("with the index locked: want a still there and its unlink still queued (pending %d)", s.unlinks.pending.Load())
@@ -256,6 +248,22 @@ func TestUnlinkLaterWaitsOutALockedIndex(t *testing.T) {
 	if exists(t, s, "runs/ds/0001_x/a") || s.unlinks.pending.Load() != 0 {
 		t.Errorf("once the lock is free: want a gone and nothing queued (pending %d)", s.unlinks.pending.Load())
 	}
+}
+
+// lockIndex starts a write transaction on s's index from another
+// connection, as another process would; the caller ends it.
+func lockIndex(t *testing.T, s *Store) *sql.Tx {
+	t.Helper()
+	other, err := sql.Open(driverName, "file:"+filepath.Join(s.Dir(), "index.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	lock, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lock
 }
 
 // Unlinks from several goroutines, with creates in the same folder between

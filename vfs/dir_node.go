@@ -118,6 +118,19 @@ func (n *dirNode) create(ctx context.Context, name string, nn backing.NewNode, o
 	return in, errno
 }
 
+// createLater is Create answered first (create_later.go), with the
+// owner createAttr would give the file.
+func (n *dirNode) createLater(ctx context.Context, name string, nn backing.NewNode) (backing.Attr, bool) {
+	if !n.fsys.createsLater {
+		return backing.Attr{}, false
+	}
+	if _, _, ok := n.fsys.cachedOwner(n.ino()); !ok {
+		return backing.Attr{}, false // no exact listing: the create goes to the index
+	}
+	nn.Uid, nn.Gid, _ = n.owner(ctx)
+	return n.fsys.createLater(ctx, n.ino(), name, nn)
+}
+
 // createAttr is create that also returns the new node's attributes.
 func (n *dirNode) createAttr(ctx context.Context, name string, nn backing.NewNode, out *fuse.EntryOut) (*fs.Inode, *backing.Attr, syscall.Errno) {
 	uid, gid, setgid := n.owner(ctx)
@@ -162,12 +175,22 @@ func (n *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.En
 
 func (n *dirNode) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	ctx = uninterruptible(ctx)
-	in, a, errno := n.createAttr(ctx, name, backing.NewNode{Mode: syscall.S_IFREG | mode&07777}, out)
-	if errno != 0 {
-		return nil, nil, 0, errno
+	nn := backing.NewNode{Mode: syscall.S_IFREG | mode&07777}
+	var in *fs.Inode
+	a, pending := n.createLater(ctx, name, nn)
+	if pending {
+		made := a
+		in = n.entry(ctx, &made, out)
+	} else {
+		var errno syscall.Errno
+		var made *backing.Attr
+		if in, made, errno = n.createAttr(ctx, name, nn, out); errno != 0 {
+			return nil, nil, 0, errno
+		}
+		a = *made
 	}
 	// A new file is empty: open it for writing without copying anything.
-	fh, fuseFlags, errno := n.fsys.openCreated(ctx, in.Operations().(*fileNode), a, flags)
+	fh, fuseFlags, errno := n.fsys.openCreated(ctx, in.Operations().(*fileNode), &a, flags, pending)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}

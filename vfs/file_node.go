@@ -115,10 +115,18 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 // openCreated opens file a, which this request has just made, for
 // writing: the index has nothing to tell that a does not (it is empty,
 // writable and has no set-ID bit to clear).
-func (f *fsys) openCreated(ctx context.Context, node *fileNode, a *backing.Attr, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+func (f *fsys) openCreated(ctx context.Context, node *fileNode, a *backing.Attr, flags uint32, pending bool) (fs.FileHandle, uint32, syscall.Errno) {
 	of := f.acquire(a.Ino)
 	node.state().pt.startOther()
-	return f.openForWrite(ctx, node, of, flags|syscall.O_TRUNC, a)
+	fh, fuseFlags, errno := f.openForWrite(ctx, node, of, flags|syscall.O_TRUNC, a)
+	if errno == 0 && pending {
+		// Its create is written with its first commit: close must commit,
+		// even with nothing written (touch).
+		of.mu.Lock()
+		of.dirty = true
+		of.mu.Unlock()
+	}
+	return fh, fuseFlags, errno
 }
 
 // openForWrite opens of for writing; known, when set, is the file's

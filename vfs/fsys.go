@@ -40,6 +40,7 @@ type fsys struct {
 
 	unlinksLater bool        // read only: answer unlinks first (unlink_later.go)
 	unlinks      unlinkStats // how unlinks went
+	createsLater bool        // read only: answer creates first (create_later.go)
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle
@@ -59,6 +60,7 @@ func newFsys(store *backing.Store, cat *catalog.Catalog, opts Options) *fsys {
 		passthrough:   opts.Passthrough,
 		durable:       opts.Durable,
 		unlinksLater:  !opts.Durable,
+		createsLater:  !opts.Durable && store.CreatesLater(),
 		open:          map[uint64]*openFile{},
 		nodes:         map[uint64]*fs.Inode{},
 		unlinked:      map[uint64]bool{},

@@ -60,6 +60,10 @@ type listingCache struct {
 		dir uint64
 		n   int
 	}
+	// applied counts the creates and unlinks applied to a listing ahead
+	// of the index (answered first): a listing read from the index while
+	// one was applied may miss it, although no write moved the stamp.
+	applied uint64
 }
 
 // stamp is the store's tree-write count and the mount's change count now.
@@ -109,16 +113,18 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 
 // loadListing reads folder dir whole into a listing.
 func (f *fsys) loadListing(ctx context.Context, dir uint64) {
-	writes, changes := f.settledStamp() // before the query: a write during it makes the listing stale
+	applied := f.listings.appliedCount() // before the queues are written: see put
+	writes, changes := f.settledStamp()  // before the query: a write during it makes the listing stale
 	names, attrs, err := f.store().ReadDirPlus(ctx, dir)
 	if err == nil {
-		f.keepListing(ctx, dir, writes, changes, names, attrs)
+		f.keepListing(ctx, dir, applied, writes, changes, names, attrs)
 	}
 }
 
 // keepListing stores names and attrs, dir's entries read at stamp (writes,
-// changes), as its listing, with the folder's own attributes.
-func (f *fsys) keepListing(ctx context.Context, dir, writes, changes uint64, names []string, attrs []backing.Attr) {
+// changes), as its listing, with the folder's own attributes, unless a
+// create or unlink was applied ahead of the index since applied.
+func (f *fsys) keepListing(ctx context.Context, dir, applied, writes, changes uint64, names []string, attrs []backing.Attr) {
 	if len(names) > listingMax {
 		return
 	}
@@ -131,7 +137,36 @@ func (f *fsys) keepListing(ctx context.Context, dir, writes, changes uint64, nam
 	for i, name := range names {
 		l.add(name, attrs[i])
 	}
-	f.listings.put(l)
+	f.listings.putRead(l, applied)
+}
+
+// appliedCount is the count of creates and unlinks applied ahead of the
+// index so far.
+func (c *listingCache) appliedCount() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied
+}
+
+// putRead keeps l, read from the index after the count of applied creates
+// and unlinks was applied, unless one was applied since: the read may
+// have missed it (it was queued after the queues were written) while the
+// stamp did not move, and the listing would then contradict an answer.
+func (c *listingCache) putRead(l *listing, applied uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.applied == applied {
+		c.putLocked(l)
+	}
+}
+
+// noteApplied counts a create or unlink applied ahead of the index, once
+// it is queued: a listing read after that sees it once the queue is
+// written, which every read does first.
+func (c *listingCache) noteApplied() {
+	c.mu.Lock()
+	c.applied++
+	c.mu.Unlock()
 }
 
 // settledStamp is stamp once the queued unlinks are written (fsys.store):
@@ -287,6 +322,10 @@ func (c *listingCache) exact(dir, writes, changes uint64) *listing {
 func (c *listingCache) put(l *listing) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(l)
+}
+
+func (c *listingCache) putLocked(l *listing) {
 	for i, old := range c.slots {
 		if old.dir == l.dir {
 			c.slots = append(c.slots[:i], c.slots[i+1:]...)

@@ -94,6 +94,9 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	if f.unlinksLater {
 		store.EnableUnlinkLater(unlinkFollower{f})
 	}
+	if f.createsLater {
+		store.FollowCreates(createFollower{f})
+	}
 	root := newRootDir(f)
 	et, at := entryTimeout, attrTimeout
 	mopts := &fs.Options{

@@ -423,7 +423,9 @@ func (of *openFile) commit(ctx context.Context) error {
 		}
 	}
 	writes, _ := of.fsys.stamp()
-	a, err := of.fsys.store().CommitContent(ctx, of.ino, c)
+	// Not fsys.store(): CommitContent writes the queues first itself,
+	// and a new file's pending create with its content (create_later.go).
+	a, err := of.fsys.st.CommitContent(ctx, of.ino, c)
 	if err != nil {
 		return err
 	}

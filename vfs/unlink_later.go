@@ -60,6 +60,7 @@ func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *
 	}
 	f.unlinks.later.Add(1)
 	f.st.UnlinkLater(backing.UnlinkItem{Parent: dir, Name: name, Ino: ino, Time: now})
+	f.listings.noteApplied()
 	return true
 }
 

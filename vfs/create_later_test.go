@@ -25,9 +25,12 @@ func TestCreatesAnsweredFirstOneTransactionAFile(t *testing.T) {
 	for i := range n {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("f%03d", i)), []byte(fmt.Sprintf("content %d", i)))
 	}
-	// Reserving inode numbers is bookkeeping; a catalog refresh of the
-	// folder may write one tree transaction in between.
-	if got := store.TreeWrites() - before; got > n+5 {
+	// Two a file before creates were answered first. Reserving inode
+	// numbers is bookkeeping, but the catalog's refreshes of the folder
+	// write between the files on a busy machine (108 in one CI run), and a
+	// create right after one of them finds the listing stale and goes to
+	// the index: bound the count well below two a file.
+	if got := store.TreeWrites() - before; got > n*3/2 {
 		t.Errorf("%d files written through the mount took %d tree write transactions, want about %d", n, got, n)
 	}
 	for i := range n {

@@ -113,7 +113,7 @@ func (f *fsys) noteIndexLookup(ctx context.Context, dir, writes, changes uint64)
 
 // loadListing reads folder dir whole into a listing.
 func (f *fsys) loadListing(ctx context.Context, dir uint64) {
-	applied := f.listings.appliedCount() // before the queues are written: see put
+	applied := f.listings.appliedCount() // before the queues are written: see putRead
 	writes, changes := f.settledStamp()  // before the query: a write during it makes the listing stale
 	names, attrs, err := f.store().ReadDirPlus(ctx, dir)
 	if err == nil {

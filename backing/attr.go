@@ -42,8 +42,12 @@ func (a *Attr) IsDir() bool { return a.Mode&syscall.S_IFMT == syscall.S_IFDIR }
 // IsRegular reports whether the node is a regular file.
 func (a *Attr) IsRegular() bool { return a.Mode&syscall.S_IFMT == syscall.S_IFREG }
 
-// nodeColumns is the column list scanAttr expects, in order.
-const nodeColumns = `ino, mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target`
+// nodeColumns is the column list scanAttr expects, in order: the number,
+// then nodeDataColumns, the columns an insert sets (nodeValues).
+const (
+	nodeColumns     = `ino, ` + nodeDataColumns
+	nodeDataColumns = `mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target`
+)
 
 type rowScanner interface{ Scan(dest ...any) error }
 

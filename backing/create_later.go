@@ -201,7 +201,9 @@ func (s *Store) writeCreates(items []CreateItem) {
 				failed = append(failed, it)
 			}
 		}
-		s.createsWritten(0, failed)
+		if len(failed) > 0 { // those written told the follower themselves
+			s.createsWritten(0, failed)
+		}
 	}
 	s.creates.pending.Add(-int64(len(items)))
 }
@@ -227,7 +229,7 @@ func (s *Store) writeCreatesTx(ctx context.Context, items []CreateItem, fn func(
 		began = true
 		before := s.treeWrites.Load() // wmu held: no other write moves it
 		for _, it := range items {
-			if err := tx.createItem(it); err != nil {
+			if err := tx.createNode(it, it.Attr); err != nil { // an empty file
 				return fmt.Errorf("create %q in %d: %w", it.Name, it.Parent, err)
 			}
 		}
@@ -241,7 +243,7 @@ func (s *Store) writeCreatesTx(ctx context.Context, items []CreateItem, fn func(
 }
 
 // createsWritten tells the follower of a transaction that wrote pending
-// creates; before is 0 when they took several.
+// creates, or (before 0) of creates that failed.
 func (s *Store) createsWritten(before uint64, failed []CreateItem) {
 	s.creates.mu.Lock()
 	follow := s.creates.follow
@@ -250,10 +252,6 @@ func (s *Store) createsWritten(before uint64, failed []CreateItem) {
 		follow.CreatesWritten(before, failed)
 	}
 }
-
-// createItem writes the node, its name and the folder's times of a create
-// answered first.
-func (tx *txn) createItem(it CreateItem) error { return tx.createNode(it, it.Attr) }
 
 // createWithContent writes the node of a create answered first with its
 // content c, its name and the folder's times, and returns the node.
@@ -283,18 +281,10 @@ func (tx *txn) createNode(it CreateItem, a Attr) error {
 	if err := tx.touchWritableDir(it.Parent, it.Attr.Ctime.UnixNano(), 0); err != nil {
 		return err
 	}
-	_, err := tx.exec(`INSERT INTO nodes (ino, mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Ino, a.Mode, a.Uid, a.Gid, a.Size, a.Nlink, a.Atime.UnixNano(), a.Mtime.UnixNano(), a.Ctime.UnixNano(),
-		a.Rdev, a.Flags, a.Blob.dbValue(), nullableString(a.Target))
-	if err != nil {
+	if err := tx.insertNodeAt(a); err != nil {
 		return err
 	}
-	err = tx.addEntry(it.Parent, it.Name, a.Ino)
-	if err != nil && tx.s.idx.IsConflict(err) {
-		return ErrExists
-	}
-	return err
+	return tx.addNewEntry(it.Parent, it.Name, a.Ino)
 }
 
 // commitCreated is CommitContent of a file whose create is pending: the

@@ -55,11 +55,7 @@ func (tx *txn) create(parent uint64, name string, n NewNode) (Attr, error) {
 	if a.Ino, err = tx.insertNode(a); err != nil {
 		return a, err
 	}
-	err = tx.addEntry(parent, name, a.Ino)
-	if err != nil && tx.s.idx.IsConflict(err) {
-		return a, ErrExists
-	}
-	return a, err
+	return a, tx.addNewEntry(parent, name, a.Ino)
 }
 
 func (tx *txn) mknod(parent uint64, name string, n NewNode, flags NodeFlags) (Attr, error) {

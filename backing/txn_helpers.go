@@ -44,12 +44,25 @@ func (tx *txn) writableDir(parent uint64) (Attr, error) {
 	return p, nil
 }
 
+// nodeValues gives node a's values for nodeDataColumns.
+func nodeValues(a Attr) []any {
+	return []any{a.Mode, a.Uid, a.Gid, a.Size, a.Nlink, a.Atime.UnixNano(), a.Mtime.UnixNano(), a.Ctime.UnixNano(),
+		a.Rdev, a.Flags, a.Blob.dbValue(), nullableString(a.Target)}
+}
+
+// insertNode inserts node a under a new number, which it returns.
 func (tx *txn) insertNode(a Attr) (uint64, error) {
-	id, err := tx.insertID("ino", `INSERT INTO nodes (mode, uid, gid, size, nlink, atime_ns, mtime_ns, ctime_ns, rdev, flags, blob, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Mode, a.Uid, a.Gid, a.Size, a.Nlink, a.Atime.UnixNano(), a.Mtime.UnixNano(), a.Ctime.UnixNano(),
-		a.Rdev, a.Flags, a.Blob.dbValue(), nullableString(a.Target))
+	id, err := tx.insertID("ino", `INSERT INTO nodes (`+nodeDataColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nodeValues(a)...)
 	return uint64(id), err
+}
+
+// insertNodeAt inserts node a under its number a.Ino, reserved beforehand
+// (create_later.go).
+func (tx *txn) insertNodeAt(a Attr) error {
+	_, err := tx.exec(`INSERT INTO nodes (`+nodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append([]any{a.Ino}, nodeValues(a)...)...)
+	return err
 }
 
 // insertID runs an INSERT and returns the generated integer key (column
@@ -68,6 +81,16 @@ func nullableString(s string) any {
 func (tx *txn) addEntry(parent uint64, name string, child uint64) error {
 	_, err := tx.exec(`INSERT INTO entries (parent, name, child) VALUES (?, ?, ?)`, parent, []byte(name), child)
 	tx.noteEntry(parent, name)
+	return err
+}
+
+// addNewEntry is addEntry of a name its caller did not look up first: a
+// taken one, which the entries' primary key refuses, is ErrExists.
+func (tx *txn) addNewEntry(parent uint64, name string, child uint64) error {
+	err := tx.addEntry(parent, name, child)
+	if err != nil && tx.s.idx.IsConflict(err) {
+		return ErrExists
+	}
 	return err
 }
 

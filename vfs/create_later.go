@@ -19,13 +19,12 @@ import (
 
 // createLater answers the create of regular file nn, named name in folder
 // dir, when the folder's listing can vouch for it, and hands it to the
-// store; false: the caller creates it now.
+// store; false: the caller creates it now. The caller checked that the
+// listing was exact and free of name (dirNode.createLater), so that the
+// inode number reserved here is rarely wasted.
 func (f *fsys) createLater(ctx context.Context, dir uint64, name string, nn backing.NewNode) (backing.Attr, bool) {
-	if !f.createsLater || dir == backing.RootIno || backing.CheckName(name) != nil {
+	if dir == backing.RootIno || backing.CheckName(name) != nil {
 		return backing.Attr{}, false
-	}
-	if _, found, ok := f.cachedLookup(dir, name); !ok || found {
-		return backing.Attr{}, false // not known exactly, or taken: the store says why
 	}
 	a, err := f.st.NewFileAttr(ctx, nn)
 	if err != nil {
@@ -54,14 +53,10 @@ func (f *fsys) applyCreateToListing(dir uint64, name string, a backing.Attr) boo
 	l.touched(a.Ctime, false)
 	// A listing of the folder's parent holds the folder's attributes,
 	// which changed: it goes.
-	kept := c.slots[:0]
-	for _, o := range c.slots {
-		if _, holdsDir := o.names[dir]; !holdsDir {
-			kept = append(kept, o)
-		}
-	}
-	clear(c.slots[len(kept):])
-	c.slots = kept
+	c.keepOnly(func(o *listing) bool {
+		_, holdsDir := o.names[dir]
+		return !holdsDir
+	})
 	f.st.CreateLater(backing.CreateItem{Parent: dir, Name: name, Attr: a})
 	c.applied++ // after it is queued (noteApplied), under the same lock
 	return true
@@ -88,12 +83,5 @@ func (f *fsys) dropListings(dirs map[uint64]bool) {
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	kept := c.slots[:0]
-	for _, l := range c.slots {
-		if !dirs[l.dir] {
-			kept = append(kept, l)
-		}
-	}
-	clear(c.slots[len(kept):])
-	c.slots = kept
+	c.keepOnly(func(l *listing) bool { return !dirs[l.dir] })
 }

@@ -124,10 +124,10 @@ func (n *dirNode) createLater(ctx context.Context, name string, nn backing.NewNo
 	if !n.fsys.createsLater {
 		return backing.Attr{}, false
 	}
-	if _, _, ok := n.fsys.cachedOwner(n.ino()); !ok {
-		return backing.Attr{}, false // no exact listing: the create goes to the index
+	if _, found, ok := n.fsys.cachedLookup(n.ino(), name); !ok || found {
+		return backing.Attr{}, false // not known exactly, or taken: the index says why
 	}
-	nn.Uid, nn.Gid, _ = n.owner(ctx)
+	nn.Uid, nn.Gid, _ = n.owner(ctx) // from the listing just found exact
 	return n.fsys.createLater(ctx, n.ino(), name, nn)
 }
 

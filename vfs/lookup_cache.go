@@ -231,13 +231,23 @@ func (f *fsys) ownWrite(before uint64, apply func(l *listing) bool) {
 	if s := &c.streak; s.writes == before && s.changes == changes {
 		s.writes = writes // an applied write does not break a streak
 	}
-	kept := c.slots[:0]
-	for _, l := range c.slots {
+	c.keepOnly(func(l *listing) bool {
 		if l.writes != before || l.changes != changes {
-			continue // stale: drop it
+			return false // stale: drop it
 		}
 		if apply(l) {
 			l.writes = writes
+			return true
+		}
+		return false
+	})
+}
+
+// keepOnly drops the listings keep refuses. Call with c.mu held.
+func (c *listingCache) keepOnly(keep func(l *listing) bool) {
+	kept := c.slots[:0]
+	for _, l := range c.slots {
+		if keep(l) {
 			kept = append(kept, l)
 		}
 	}

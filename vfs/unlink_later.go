@@ -103,14 +103,7 @@ func (f *fsys) applyUnlinkToListing(dir uint64, name string, ino uint64) (now ti
 	l.touched(now, false)
 	// Every other listing may hold this folder's attributes or show the
 	// trash, which the batch changes: they go.
-	kept := c.slots[:0]
-	for _, o := range c.slots {
-		if o == l {
-			kept = append(kept, o)
-		}
-	}
-	clear(c.slots[len(kept):])
-	c.slots = kept
+	c.keepOnly(func(o *listing) bool { return o == l })
 	return now, true, false, false
 }
 

@@ -58,25 +58,33 @@ func (s *Store) upload(ctx context.Context, c *Content) error {
 // (hard-linked from the spool file, or skipped when identical content is
 // stored already) inside the transaction that references it.
 func (s *Store) CommitContent(ctx context.Context, ino uint64, c Content) (Attr, error) {
-	var a Attr
+	a, _, err := s.CommitContentOrJournal(ctx, ino, c)
+	return a, err
+}
+
+// CommitContentOrJournal is CommitContent, except that the close of a new
+// file with small content may be answered from the close journal
+// (close_journal.go): journaled then says that the index does not hold it
+// yet (Settle writes it), so that no write transaction moved TreeWrites.
+func (s *Store) CommitContentOrJournal(ctx context.Context, ino uint64, c Content) (a Attr, journaled bool, err error) {
 	if err := s.upload(ctx, &c); err != nil {
-		return a, fmt.Errorf("commit content of %d: %w", ino, err)
+		return a, false, fmt.Errorf("commit content of %d: %w", ino, err)
 	}
-	if a, pending, err := s.commitCreated(ctx, ino, c); pending {
+	if a, pending, journaled, err := s.commitCreated(ctx, ino, c); pending {
 		if err != nil {
-			return a, fmt.Errorf("commit content of new file %d: %w", ino, err)
+			return a, false, fmt.Errorf("commit content of new file %d: %w", ino, err)
 		}
-		return a, nil
+		return a, journaled, nil
 	}
-	err := s.update(ctx, func(tx *txn) error {
+	err = s.update(ctx, func(tx *txn) error {
 		var err error
 		a, err = tx.commitContent(ino, c)
 		return err
 	})
 	if err != nil {
-		return a, fmt.Errorf("commit content of %d: %w", ino, err)
+		return a, false, fmt.Errorf("commit content of %d: %w", ino, err)
 	}
-	return a, nil
+	return a, false, nil
 }
 
 func (tx *txn) commitContent(ino uint64, c Content) (Attr, error) {

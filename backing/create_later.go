@@ -47,6 +47,8 @@ type CreateItem struct {
 	Parent uint64
 	Name   string
 	Attr   Attr
+
+	closed *closedFile // its close was answered from the journal (close_journal.go)
 }
 
 // CreateFollower follows the pending creates that Settle writes.
@@ -152,6 +154,35 @@ func (q *createQueue) takeCreates() []CreateItem {
 	return items
 }
 
+// takeClosed removes and returns the pending creates whose close was
+// answered (close_journal.go), in inode order.
+func (q *createQueue) takeClosed() []CreateItem {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var items []CreateItem
+	for ino, it := range q.items {
+		if it.closed != nil {
+			items = append(items, it)
+			delete(q.items, ino)
+		}
+	}
+	slices.SortFunc(items, func(a, b CreateItem) int { return cmp.Compare(a.Attr.Ino, b.Attr.Ino) })
+	return items
+}
+
+// CreatePending reports whether file ino's create was answered and not
+// written yet: its name is not in the index.
+func (s *Store) CreatePending(ino uint64) bool {
+	q := &s.creates
+	if q.pending.Load() == 0 {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.items[ino]
+	return ok
+}
+
 // takeCreate removes and returns the pending create of file ino.
 func (q *createQueue) takeCreate(ino uint64) (CreateItem, bool) {
 	q.mu.Lock()
@@ -203,6 +234,7 @@ func (s *Store) writeCreates(items []CreateItem) {
 		}
 		if len(failed) > 0 { // those written told the follower themselves
 			s.createsWritten(0, failed)
+			s.journalGaveUp(failed)
 		}
 	}
 	s.creates.pending.Add(-int64(len(items)))
@@ -225,21 +257,51 @@ func (q *createQueue) requeue(items ...CreateItem) {
 // commit, whose caller follows it (vfs: noteCommitted). began is false
 // when the transaction could not start: nothing was written.
 func (s *Store) writeCreatesTx(ctx context.Context, items []CreateItem, fn func(tx *txn) error) (began bool, err error) {
+	var journaled uint64
 	err = s.writeTx(ctx, true, func(tx *txn) error {
 		began = true
 		before := s.treeWrites.Load() // wmu held: no other write moves it
 		for _, it := range items {
-			if err := tx.createNode(it, it.Attr); err != nil { // an empty file
+			if err := tx.writePending(it); err != nil {
 				return fmt.Errorf("create %q in %d: %w", it.Name, it.Parent, err)
 			}
 		}
 		if fn == nil {
 			tx.afterCommit = func() { s.createsWritten(before, nil) }
-			return nil
+		} else if err := fn(tx); err != nil {
+			return err
 		}
-		return fn(tx)
+		journaled = tx.journalSeq
+		return tx.noteJournalSeq()
 	})
+	if err == nil && journaled > 0 {
+		s.noteJournalWritten(journaled)
+	}
 	return began, err
+}
+
+// writePending writes pending create it: an empty file, or when its close
+// was answered from the journal, the file as answered with its content.
+func (tx *txn) writePending(it CreateItem) error {
+	cf := it.closed
+	if cf == nil {
+		return tx.createNode(it, it.Attr)
+	}
+	tx.journalSeq = max(tx.journalSeq, cf.seq)
+	return tx.writeNew(it, cf.a, cf.c)
+}
+
+// writeNew writes new file a, named it.Name in it.Parent, with content c.
+func (tx *txn) writeNew(it CreateItem, a Attr, c Content) error {
+	if err := tx.storeBlob(c); err != nil {
+		return err
+	}
+	if err := tx.createNode(it, a); err != nil {
+		return err
+	}
+	tx.noteIno(a.Ino)
+	tx.markDirty(it.Parent) // the new node's only folder
+	return nil
 }
 
 // createsWritten tells the follower of a transaction that wrote pending
@@ -260,19 +322,15 @@ func (tx *txn) createWithContent(it CreateItem, c Content) (Attr, error) {
 	if c.Size > MaxFileSize {
 		return a, ErrFileTooBig
 	}
-	if err := tx.storeBlob(c); err != nil {
-		return a, err
-	}
 	now := time.Unix(0, nowNs())
 	if c.Mtime.IsZero() {
 		c.Mtime = now
 	}
 	a.Blob, a.Size, a.Mtime, a.Ctime = c.Digest, c.Size, c.Mtime, now
-	if err := tx.createNode(it, a); err != nil {
-		return a, err
+	if it.closed != nil { // closed before, from the journal: this content replaces it
+		tx.journalSeq = max(tx.journalSeq, it.closed.seq)
 	}
-	tx.noteIno(a.Ino)
-	return a, tx.markParentsDirty(a.Ino)
+	return a, tx.writeNew(it, a, c)
 }
 
 // createNode writes node a named it.Name in it.Parent, which gets the
@@ -289,19 +347,23 @@ func (tx *txn) createNode(it CreateItem, a Attr) error {
 
 // commitCreated is CommitContent of a file whose create is pending: the
 // pending creates, this one last, and its content in one transaction.
-// pending is false when ino's create is not pending (written already).
-func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Attr, pending bool, err error) {
+// pending is false when ino's create is not pending (written already);
+// journaled says that the close was answered from the close journal.
+func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Attr, pending, journaled bool, err error) {
 	q := &s.creates
 	if q.pending.Load() == 0 {
-		return a, false, nil
+		return a, false, false, nil
 	}
 	q.commitMu.Lock()
 	defer q.commitMu.Unlock()
 	it, pending := q.takeCreate(ino)
 	if !pending {
-		return a, false, nil
+		return a, false, false, nil
 	}
 	s.settleUnlinks() // writes stay in the order they were answered
+	if a, ok := s.closeLater(it, c); ok {
+		return a, true, true, nil
+	}
 	others := q.takeCreates()
 	commit := func(tx *txn) error {
 		var err error
@@ -319,7 +381,7 @@ func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Att
 	switch {
 	case err == nil:
 		q.pending.Add(-int64(len(others) + 1))
-		return a, true, nil
+		return a, true, false, nil
 	case !began || !permanent(err):
 		// Not written (the index locked, the disk full): the file stays
 		// pending, as an empty file would have stayed before its close,
@@ -330,8 +392,9 @@ func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Att
 		s.log.Error("a file the mount created could not be written: its name is gone",
 			"dir", it.Parent, "name", it.Name, "err", err)
 		s.createsWritten(0, []CreateItem{it})
+		s.journalGaveUp([]CreateItem{it})
 	}
-	return a, true, noSpace(err)
+	return a, true, false, noSpace(err)
 }
 
 // permanent reports whether a create failed for good: its name or folder

@@ -21,6 +21,10 @@ func contentOf(data string) Content {
 	return c
 }
 
+// large returns s made longer than DefaultInlineMax: content a close
+// commits in its own transaction, not through the close journal.
+func large(s string) string { return s + strings.Repeat(".", DefaultInlineMax) }
+
 // pendingCreate answers the create of name in folder, as the mount does,
 // and returns the new file's attributes.
 func pendingCreate(t *testing.T, s *Store, folder uint64, name string) Attr {
@@ -48,8 +52,9 @@ func mustRead(t *testing.T, s *Store, folder uint64, name string) (Attr, string)
 	return a, string(data)
 }
 
-// The mount's close of a file it created: node, name and content in one
-// transaction, the folder at the time the create was answered.
+// The mount's close of a file it created with content too large for the
+// close journal: node, name and content in one transaction, the folder at
+// the time the create was answered.
 func TestCreateLaterWrittenWithItsContent(t *testing.T) {
 	ctx := context.Background()
 	s, folder, _ := unlinkLaterStore(t, "seed")
@@ -58,7 +63,7 @@ func TestCreateLaterWrittenWithItsContent(t *testing.T) {
 		t.Fatalf("a pending create is in the index before anything wrote it: %v", err)
 	}
 	before := s.TreeWrites()
-	got, err := s.CommitContent(ctx, a.Ino, contentOf("x,y\n1,2\n"))
+	got, err := s.CommitContent(ctx, a.Ino, contentOf(large("x,y\n1,2\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,7 @@ func TestCreateLaterWrittenWithItsContent(t *testing.T) {
 		t.Errorf("the close of a new file took %d write transactions, want 1", n)
 	}
 	stored, data := mustRead(t, s, folder, "new.csv")
-	if data != "x,y\n1,2\n" || stored.Ino != a.Ino || got.Ino != a.Ino {
+	if data != large("x,y\n1,2\n") || stored.Ino != a.Ino || got.Ino != a.Ino {
 		t.Errorf("stored %q as inode %d (commit said %d), want the content as inode %d", data, stored.Ino, got.Ino, a.Ino)
 	}
 	if stored.Uid != 7 || stored.Gid != 8 || stored.Mode != syscall.S_IFREG|0o640 || stored.Nlink != 1 {
@@ -128,8 +133,9 @@ type followFunc func(uint64, []CreateItem)
 
 func (f followFunc) CreatesWritten(before uint64, failed []CreateItem) { f(before, failed) }
 
-// Another process takes the name before the close: the close fails, and
-// what that process wrote stays as it wrote it.
+// Another process takes the name before the close of a large file: the
+// close fails, and what that process wrote stays as it wrote it (a small
+// file's close is answered from the journal: TestCloseJournalNameTaken).
 func TestCreateLaterNameTakenMeanwhile(t *testing.T) {
 	ctx := context.Background()
 	s, folder, _ := unlinkLaterStore(t, "seed")
@@ -144,7 +150,7 @@ func TestCreateLaterNameTakenMeanwhile(t *testing.T) {
 	if _, err := other.WriteFile(ctx, "runs/ds/0001_x/taken", strings.NewReader("theirs"), 0o644, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CommitContent(ctx, a.Ino, contentOf("mine")); !errors.Is(err, ErrExists) {
+	if _, err := s.CommitContent(ctx, a.Ino, contentOf(large("mine"))); !errors.Is(err, ErrExists) {
 		t.Errorf("close of a file whose name another process took: %v, want ErrExists", err)
 	}
 	if len(failed) != 1 || failed[0].Name != "taken" {
@@ -203,7 +209,11 @@ func TestCreateLaterConcurrent(t *testing.T) {
 				if i%5 == 0 {
 					s.Settle() // a reader meanwhile
 				}
-				if _, err := s.CommitContent(ctx, a.Ino, contentOf(name)); err != nil {
+				content := name // through the close journal, or not
+				if i%3 == 0 {
+					content = large(name)
+				}
+				if _, err := s.CommitContent(ctx, a.Ino, contentOf(content)); err != nil {
 					errs <- fmt.Errorf("%s: %w", name, err)
 					return
 				}
@@ -215,10 +225,15 @@ func TestCreateLaterConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	s.Settle()
 	for g := range 4 {
 		for i := range 40 {
 			name := fmt.Sprintf("g%d-%02d", g, i)
-			if _, data := mustRead(t, s, folder, name); data != name {
+			want := name
+			if i%3 == 0 {
+				want = large(name)
+			}
+			if _, data := mustRead(t, s, folder, name); data != want {
 				t.Errorf("%s holds %q", name, data)
 			}
 		}
@@ -230,7 +245,7 @@ func TestCreateLaterConcurrent(t *testing.T) {
 
 // A locked index (another process's write transaction past the busy
 // timeout): the create stays pending instead of being dropped, and the
-// file's close writes it once the lock is free.
+// close of a large file writes it once the lock is free.
 func TestCreateLaterWaitsOutALockedIndex(t *testing.T) {
 	t.Parallel() // the busy timeout is 10 s, twice
 	ctx := context.Background()
@@ -241,14 +256,14 @@ func TestCreateLaterWaitsOutALockedIndex(t *testing.T) {
 	if s.creates.pending.Load() != 1 {
 		t.Errorf("Settle with the index locked: pending %d, want the create still pending", s.creates.pending.Load())
 	}
-	if _, err := s.CommitContent(ctx, a.Ino, contentOf("late")); err == nil {
+	if _, err := s.CommitContent(ctx, a.Ino, contentOf(large("late"))); err == nil {
 		t.Error("a close with the index locked returned no error")
 	}
 	lock.Rollback()
-	if _, err := s.CommitContent(ctx, a.Ino, contentOf("late")); err != nil {
+	if _, err := s.CommitContent(ctx, a.Ino, contentOf(large("late"))); err != nil {
 		t.Fatalf("close once the lock is free: %v", err)
 	}
-	if got, data := mustRead(t, s, folder, "late"); data != "late" || got.Ino != a.Ino {
+	if got, data := mustRead(t, s, folder, "late"); data != large("late") || got.Ino != a.Ino {
 		t.Errorf("late: %q as inode %d, want its content as inode %d", data, got.Ino, a.Ino)
 	}
 }

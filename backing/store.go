@@ -105,8 +105,9 @@ type Store struct {
 	ownMu sync.Mutex         // protects own
 	own   map[int64]struct{} // change log rows this process wrote, not read back yet (shared index)
 
-	unlinks unlinkQueue // unlinks answered, to write (unlink_later.go)
-	creates createQueue // creates answered, to write (create_later.go)
+	unlinks unlinkQueue  // unlinks answered, to write (unlink_later.go)
+	creates createQueue  // creates answered, to write (create_later.go)
+	journal closeJournal // closes answered, to write (close_journal.go)
 }
 
 // RootIno is the inode number of the store's root directory.
@@ -167,7 +168,14 @@ func open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenWith(ctx, dir, idx, NewLocalBlobs(filepath.Join(dir, "blobs"), opts.Durable), opts)
+	s, err := OpenWith(ctx, dir, idx, NewLocalBlobs(filepath.Join(dir, "blobs"), opts.Durable), opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.replayCloseJournal(ctx); err != nil {
+		s.log.Warn("close journal: closed files of an earlier process not written yet", "err", err)
+	}
+	return s, nil
 }
 
 // OpenWith opens a store whose index and blobs are the given engines; dir
@@ -208,6 +216,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.stopUnlinkLater()
+	s.stopCloseJournal()
 	s.settleCreates()
 	if wb, ok := s.blobs.(*writeback); ok {
 		wb.Close()
@@ -281,12 +290,13 @@ func (s *Store) writeTx(ctx context.Context, tree bool, fn func(tx *txn) error) 
 // txn is a write transaction plus the changes it made, for the change log.
 type txn struct {
 	*sql.Tx
-	ctx     context.Context
-	s       *Store
-	changes []change
-	ownSeqs []int64         // change log rows written (shared index)
-	dirty   map[uint64]bool // directories whose entries or files changed
-	tree    bool            // may have changed the tree (Store.treeWrites)
+	ctx        context.Context
+	s          *Store
+	journalSeq uint64 // highest close journal record written (close_journal.go)
+	changes    []change
+	ownSeqs    []int64         // change log rows written (shared index)
+	dirty      map[uint64]bool // directories whose entries or files changed
+	tree       bool            // may have changed the tree (Store.treeWrites)
 
 	committed   bool   // the commit succeeded
 	afterCommit func() // run once committed and counted, before wmu is released

@@ -28,7 +28,13 @@ type Refreshed struct {
 // Exclusive lock, across machines) and reads the marks only once it holds
 // it: a mount that waited finds the changes the other handled cleared,
 // so each change is ingested once, not once per mount.
+//
+// What the store answered and has not written yet (a mount's unlinks and
+// the closes in its close journal, backing/close_journal.go) is written
+// first: a file whose close returned counts as committed for the catalog
+// too. Files still open stay pending (their content is not committed).
 func (c *Catalog) Refresh(ctx context.Context) (Refreshed, error) {
+	c.store.SettleClosed()
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
 	if due, err := c.refreshDue(ctx); err != nil || !due {

@@ -15,7 +15,9 @@ import (
 // and the node, its name and its first content are written in the one
 // transaction of the file's close (FLUSH). Every read of the index writes
 // the pending creates first (fsys.store), so what the mount reads agrees
-// with what it answered. Durable mounts and team stores create at once.
+// with what it answered. The close itself may be answered from the store's
+// close journal, the file written in a batch with others a moment later
+// (applyCloseToListing). Durable mounts and team stores create at once.
 
 // createLater answers the create of regular file nn, named name in folder
 // dir, when the folder's listing can vouch for it, and hands it to the
@@ -60,6 +62,22 @@ func (f *fsys) applyCreateToListing(dir uint64, name string, a backing.Attr) boo
 	f.st.CreateLater(backing.CreateItem{Parent: dir, Name: name, Attr: a})
 	c.applied++ // after it is queued (noteApplied), under the same lock
 	return true
+}
+
+// applyCloseToListing shows new file a's content, its close answered from
+// the store's close journal (backing/close_journal.go), in the listings
+// that hold it: no write moved their stamp, and the index shows it once the
+// store writes it (Settle, before every read).
+func (f *fsys) applyCloseToListing(a backing.Attr) {
+	c := &f.listings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.slots {
+		if name, held := l.names[a.Ino]; held && name != "" {
+			l.attrs[name] = a
+		}
+	}
+	c.applied++ // a listing read meanwhile may lack it: not kept (putRead)
 }
 
 // createFollower keeps the listings exact when the store writes pending

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +11,11 @@ import (
 	"github.com/n4ws/n4ws/backing"
 )
 
-// Files written into a folder the mount made cost one write transaction
-// each (their close), and every one reads back whole, also from the store
-// directly once the mount wrote what it answered.
+// Files written into a folder the mount made cost at most one write
+// transaction each (their close; fewer since closes of small files are
+// written in batches: TestSmallClosesWrittenInBatches), and every one
+// reads back whole, also from the store directly once the mount wrote what
+// it answered.
 func TestCreatesAnsweredFirstOneTransactionAFile(t *testing.T) {
 	mnt, store := mountTest(t, Options{})
 	dir := filepath.Join(mnt, "runs/ds/0001_x")
@@ -67,5 +70,81 @@ func TestListingReadDuringAnApplyIsNotKept(t *testing.T) {
 	c.putRead(read(), c.appliedCount())
 	if c.find(5) == nil {
 		t.Error("a listing read with nothing applied meanwhile was not kept")
+	}
+}
+
+// Small new files' closes are answered from the store's close journal and
+// written in batches: far fewer transactions than files. Removing,
+// renaming and re-creating such files right after their close, before
+// their batch, leaves the store as the mount showed it.
+func TestSmallClosesWrittenInBatches(t *testing.T) {
+	mnt, store := mountTest(t, Options{})
+	dir := filepath.Join(mnt, "runs/ds/0001_x")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "first"), []byte("first"))
+	const n = 200
+	before := store.TreeWrites()
+	for i := range n {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("f%03d", i)), []byte(fmt.Sprintf("content %d", i)))
+	}
+	// One a file before the journal; batches of closes every few
+	// milliseconds after (a loaded machine makes more, smaller ones).
+	if got := store.TreeWrites() - before; got > n/4 {
+		t.Errorf("%d small files written through the mount took %d tree write transactions, want far fewer", n, got)
+	}
+	// Right after their close: remove some, rename one, and write a new
+	// file under a name just removed.
+	for i := 0; i < 10; i++ {
+		name := fmt.Sprintf("g%d", i)
+		writeFile(t, filepath.Join(dir, name), []byte("short-lived"))
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(dir, "moved"), []byte("moved"))
+	if err := os.Rename(filepath.Join(dir, "moved"), filepath.Join(dir, "renamed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "f000")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "f000"), []byte("again"))
+
+	store.Settle() // what a CLI command asks the mount first
+	ctx := context.Background()
+	cli, err := backing.Open(ctx, store.Dir(), backing.Options{LogChanges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	read := func(name string) (string, error) {
+		a, err := cli.ResolvePath(ctx, "runs/ds/0001_x/"+name)
+		if err != nil {
+			return "", err
+		}
+		data, err := cli.ReadBlob(ctx, a.Blob, a.Size)
+		return string(data), err
+	}
+	for i := 1; i < n; i++ {
+		if got, err := read(fmt.Sprintf("f%03d", i)); err != nil || got != fmt.Sprintf("content %d", i) {
+			t.Errorf("f%03d in the store: %q, %v", i, got, err)
+		}
+	}
+	if got, err := read("f000"); got != "again" {
+		t.Errorf("f000, removed and written again: %q, %v", got, err)
+	}
+	if got, err := read("renamed"); got != "moved" {
+		t.Errorf("renamed: %q, %v", got, err)
+	}
+	for _, gone := range []string{"moved", "g0", "g5", "g9"} {
+		if _, err := read(gone); !errors.Is(err, backing.ErrNotFound) {
+			t.Errorf("%s, removed through the mount, in the store: %v", gone, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != n+2 {
+		t.Errorf("the mount lists %d entries, %v; want %d", len(entries), err, n+2)
 	}
 }

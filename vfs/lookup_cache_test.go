@@ -174,6 +174,10 @@ func TestListingSeesCLIChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// What every n4ws command asks the mount first (its apply socket's
+	// settle): write what it answered and has not written yet, such as
+	// the closes in its journal.
+	store.Settle()
 	if _, err := cli.WriteFile(ctx, "runs/many/f03", strings.NewReader("rewritten by the cli"), 0o644, time.Time{}); err != nil {
 		t.Fatal(err)
 	}

@@ -422,14 +422,24 @@ func (of *openFile) commit(ctx context.Context) error {
 			}
 		}
 	}
+	if !of.fsys.st.CreatePending(of.ino) {
+		// The commit writes what is pending first (closed new files, in
+		// a batch); written before the stamp, that batch does not make
+		// this commit look like someone else's write to the listings.
+		of.fsys.st.Settle()
+	}
 	writes, _ := of.fsys.stamp()
 	// Not fsys.store(): CommitContent writes the queues first itself,
 	// and a new file's pending create with its content (create_later.go).
-	a, err := of.fsys.st.CommitContent(ctx, of.ino, c)
+	a, journaled, err := of.fsys.st.CommitContentOrJournal(ctx, of.ino, c)
 	if err != nil {
 		return err
 	}
-	of.fsys.noteCommitted(writes, a)
+	if journaled {
+		of.fsys.applyCloseToListing(a)
+	} else {
+		of.fsys.noteCommitted(writes, a)
+	}
 	of.dirty, of.sealed = false, of.spool != nil && of.size > 0
 	return nil
 }

@@ -39,6 +39,12 @@ func (f *fsys) unlinkLater(ctx context.Context, dir uint64, name string, child *
 	if f.openFileOf(ino) != nil {
 		return false // an open file keeps its POSIX life: unlinked at once
 	}
+	if f.st.CreatePending(ino) {
+		// Not in the index yet (its close answered from the journal):
+		// unlinked at once, after the write of its create, which a
+		// queued unlink would otherwise precede.
+		return false
+	}
 	now, ok, first, load := f.applyUnlinkToListing(dir, name, ino)
 	if !ok && first && f.smallFolder(ctx, dir) {
 		// The first unlink in a folder without an exact listing (after

@@ -101,7 +101,10 @@ func (f *fsys) refreshCatalog(ctx context.Context) {
 			return
 		case <-f.refreshKick:
 		}
-		if dirty, err := f.store().HasDirty(ctx); err != nil || !dirty {
+		// Not f.store(): settling would write the files still open
+		// (creates answered first) empty, ahead of their close, after
+		// every batch. Refresh settles what was closed itself.
+		if dirty, err := f.st.HasDirty(ctx); err != nil || !dirty {
 			continue
 		}
 		if _, err := f.cat.Refresh(ctx); err != nil && ctx.Err() == nil {

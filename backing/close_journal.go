@@ -80,10 +80,9 @@ type closeJournal struct {
 	closed  int           // closed files appended since the committer last took them
 	delay   time.Duration // closeBatchDelay, unless a test holds the committer off
 
-	wake     chan struct{} // a closed file waits
-	full     chan struct{} // a batch is full
-	stop     chan struct{}
-	finished chan struct{}
+	wake   chan struct{} // a closed file waits
+	full   chan struct{} // a batch is full
+	worker               // the committer
 }
 
 func (s *Store) closeJournalPath() string { return filepath.Join(s.dir, closeJournalName) }
@@ -170,7 +169,7 @@ func (s *Store) openJournalLocked() bool {
 	}
 	j.f, j.off, j.last, j.written, j.refused = f, 0, seq, seq, false
 	j.wake, j.full = make(chan struct{}, 1), make(chan struct{}, 1)
-	j.stop, j.finished = make(chan struct{}), make(chan struct{})
+	j.worker = startWorker()
 	if j.delay == 0 {
 		j.delay = closeBatchDelay
 	}
@@ -277,15 +276,9 @@ func (s *Store) writeClosed() {
 // the journal (Close).
 func (s *Store) stopCloseJournal() {
 	j := &s.journal
-	j.mu.Lock()
-	stop, finished := j.stop, j.finished
-	j.stop = nil
-	j.mu.Unlock()
-	if stop == nil {
+	if !halt(&j.mu, &j.worker) {
 		return
 	}
-	close(stop)
-	<-finished
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.written < j.last {

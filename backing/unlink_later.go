@@ -82,13 +82,12 @@ type unlinkQueue struct {
 	pending  atomic.Int64 // queued, plus those of the batch being written
 	commitMu sync.Mutex   // one batch at a time: Settle waits for the one in flight
 
-	mu       sync.Mutex // protects the following
-	items    []UnlinkItem
-	reports  []UnlinkBatch // written, for follow.Written (on the committer)
-	follow   UnlinkFollower
-	wake     chan struct{} // nil until EnableUnlinkLater
-	stop     chan struct{}
-	finished chan struct{}
+	mu      sync.Mutex // protects the following
+	items   []UnlinkItem
+	reports []UnlinkBatch // written, for follow.Written (on the committer)
+	follow  UnlinkFollower
+	wake    chan struct{} // nil until EnableUnlinkLater
+	worker                // the committer
 }
 
 // EnableUnlinkLater starts the committer of UnlinkLater, whose batches
@@ -102,8 +101,7 @@ func (s *Store) EnableUnlinkLater(follow UnlinkFollower) {
 	}
 	q.follow = follow
 	q.wake = make(chan struct{}, 1)
-	q.stop = make(chan struct{})
-	q.finished = make(chan struct{})
+	q.worker = startWorker()
 	go s.runUnlinkCommitter(q.wake, q.stop, q.finished)
 }
 
@@ -184,16 +182,9 @@ const unlinkRetryDelay = time.Second
 // stopUnlinkLater writes the queue and stops the committer (Close).
 func (s *Store) stopUnlinkLater() {
 	q := &s.unlinks
-	q.mu.Lock()
-	stop, finished := q.stop, q.finished
-	q.stop = nil
-	q.mu.Unlock()
-	if stop == nil {
+	if !halt(&q.mu, &q.worker) {
 		s.Settle()
-		return
 	}
-	close(stop)
-	<-finished
 }
 
 // commitQueued writes the items queued so far as one batch; false when

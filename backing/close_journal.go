@@ -56,6 +56,10 @@ const (
 	closeBatchFiles = 256
 )
 
+// closeJournalRetry spaces the attempts to take the journal when another
+// process holds it or it cannot be opened.
+const closeJournalRetry = 5 * time.Second
+
 // closeBatchDelay is how long the first closed file of a batch waits for
 // company before the committer writes the batch.
 const closeBatchDelay = 20 * time.Millisecond
@@ -76,7 +80,8 @@ type closeJournal struct {
 	off     int64         // end of the last whole record
 	last    uint64        // sequence number of the last record appended
 	written uint64        // highest sequence number the index holds
-	refused bool          // another process holds the journal, or it failed: commit at once
+	ending  bool          // the store is closing: commit at once
+	retryAt time.Time     // the journal could not be taken: commit at once until then
 	closed  int           // closed files appended since the committer last took them
 	delay   time.Duration // closeBatchDelay, unless a test holds the committer off
 
@@ -141,10 +146,12 @@ func (s *Store) closeLater(it CreateItem, c Content) (Attr, bool) {
 // process must not journal.
 func (s *Store) openJournalLocked() bool {
 	j := &s.journal
-	if j.f != nil || j.refused {
+	if j.f != nil || j.ending || time.Now().Before(j.retryAt) {
 		return j.f != nil
 	}
-	j.refused = true // unless all goes well below
+	// Until all goes well below: another process may hold the journal
+	// for a moment (a CLI command writing what a killed mount left).
+	j.retryAt = time.Now().Add(closeJournalRetry)
 	f, err := os.OpenFile(s.closeJournalPath(), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		s.log.Warn("close journal: cannot open it; closes commit at once", "err", err)
@@ -167,7 +174,7 @@ func (s *Store) openJournalLocked() bool {
 		s.log.Warn("close journal: cannot read its position; closes commit at once", "err", err)
 		return false
 	}
-	j.f, j.off, j.last, j.written, j.refused = f, 0, seq, seq, false
+	j.f, j.off, j.last, j.written, j.retryAt = f, 0, seq, seq, time.Time{}
 	j.wake, j.full = make(chan struct{}, 1), make(chan struct{}, 1)
 	j.worker = startWorker()
 	if j.delay == 0 {
@@ -276,17 +283,19 @@ func (s *Store) writeClosed() {
 // the journal (Close).
 func (s *Store) stopCloseJournal() {
 	j := &s.journal
-	if !halt(&j.mu, &j.worker) {
-		return
-	}
+	started := halt(&j.mu, &j.worker)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.ending = true // a close from now on commits at once
+	if !started {
+		return
+	}
 	if j.written < j.last {
 		s.log.Error("closed files not written to the index at close; the next start writes them from the journal",
 			"records", j.last-j.written)
 	}
 	j.f.Close() // releases the lock
-	j.f, j.refused = nil, true
+	j.f, j.ending = nil, true
 }
 
 // closeJournalSeq reads the highest record number the index holds.

@@ -334,3 +334,39 @@ func journalAndDie(dir string) {
 	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	time.Sleep(time.Minute)
 }
+
+// A journal another process holds (a CLI command writing what a killed
+// mount left, as the mount starts): closes commit at once meanwhile, and
+// the journal is taken once it is free.
+func TestCloseJournalTakenOnceFree(t *testing.T) {
+	s, folder, _ := unlinkLaterStore(t, "seed")
+	f, err := os.OpenFile(s.closeJournalPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	before := s.TreeWrites()
+	if _, journaled := closeNew(t, s, folder, "while-held", "held"); journaled {
+		t.Fatal("a close was journaled while another process held the journal")
+	}
+	if s.TreeWrites() == before {
+		t.Error("the close while the journal was held wrote nothing")
+	}
+	if _, data := mustRead(t, s, folder, "while-held"); data != "held" {
+		t.Errorf("while-held: %q", data)
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	s.journal.mu.Lock()
+	s.journal.retryAt = time.Time{} // as after closeJournalRetry
+	s.journal.mu.Unlock()
+	if _, journaled := closeNew(t, s, folder, "after", "free"); !journaled {
+		t.Error("the journal was not taken once free")
+	}
+	s.Settle()
+	if _, data := mustRead(t, s, folder, "after"); data != "free" {
+		t.Errorf("after: %q", data)
+	}
+}

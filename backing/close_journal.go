@@ -168,7 +168,7 @@ func (s *Store) openJournalLocked() bool {
 		s.log.Warn("close journal: left by an earlier process and not written; closes commit at once", "err", err)
 		return false
 	}
-	seq, err := s.closeJournalSeq(ctx, s.rdb)
+	seq, err := s.closeJournalSeq(ctx)
 	if err != nil {
 		f.Close()
 		s.log.Warn("close journal: cannot read its position; closes commit at once", "err", err)
@@ -299,9 +299,9 @@ func (s *Store) stopCloseJournal() {
 }
 
 // closeJournalSeq reads the highest record number the index holds.
-func (s *Store) closeJournalSeq(ctx context.Context, db *sql.DB) (uint64, error) {
+func (s *Store) closeJournalSeq(ctx context.Context) (uint64, error) {
 	var v sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, closeJournalSeqKey).Scan(&v)
+	err := s.rdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, closeJournalSeqKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !v.Valid) {
 		return 0, nil
 	}
@@ -345,14 +345,14 @@ func (s *Store) replayCloseJournal(ctx context.Context) error {
 }
 
 // replayCloseJournalLocked writes the records of f (locked) that the index
-// lacks, in one transaction, then empties f.
+// lacks, the last one of each file, then empties f.
 func (s *Store) replayCloseJournalLocked(ctx context.Context, f *os.File) error {
 	recs, err := readClosedRecords(f)
 	if err != nil {
 		return err
 	}
 	if len(recs) > 0 {
-		done, err := s.closeJournalSeq(ctx, s.rdb)
+		done, err := s.closeJournalSeq(ctx)
 		if err != nil {
 			return fmt.Errorf("close journal: %w", err)
 		}
@@ -379,28 +379,32 @@ func (s *Store) replayCloseJournalLocked(ctx context.Context, f *os.File) error 
 	return nil
 }
 
-// replayClosed writes items, closed files from the journal, skipping those
-// the index has already; one that cannot be written (its name taken
-// since) is logged and left out.
+// replayClosed writes items, closed files from the journal, one
+// transaction each, skipping those the index has already; one that cannot
+// be written (its name taken since) is logged and left out.
 func (s *Store) replayClosed(ctx context.Context, items []CreateItem) error {
-	written, lost := 0, 0
+	written, lost, held := 0, 0, 0
 	for _, it := range items {
+		had := false
 		err := s.writeTx(ctx, true, func(tx *txn) error {
 			var one int
 			err := tx.queryRow(`SELECT 1 FROM nodes WHERE ino = ?`, it.Attr.Ino).Scan(&one)
 			switch {
 			case err == nil: // written before the process died
+				had = true
 				tx.journalSeq = it.closed.seq
-				return tx.noteJournalSeq()
 			case !errors.Is(err, sql.ErrNoRows):
 				return err
-			}
-			if err := tx.writePending(it); err != nil {
-				return err
+			default:
+				if err := tx.writePending(it); err != nil {
+					return err
+				}
 			}
 			return tx.noteJournalSeq()
 		})
 		switch {
+		case err == nil && had:
+			held++
 		case err == nil:
 			written++
 		case permanent(err):
@@ -412,7 +416,7 @@ func (s *Store) replayClosed(ctx context.Context, items []CreateItem) error {
 		}
 	}
 	if len(items) > 0 {
-		s.log.Info("close journal: closed files written to the index", "files", written, "lost", lost)
+		s.log.Info("close journal: closed files written to the index", "files", written, "lost", lost, "held_already", held)
 	}
 	return nil
 }

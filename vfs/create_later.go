@@ -72,11 +72,7 @@ func (f *fsys) applyCloseToListing(a backing.Attr) {
 	c := &f.listings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, l := range c.slots {
-		if name, held := l.names[a.Ino]; held && name != "" {
-			l.attrs[name] = a
-		}
-	}
+	c.keepOnly(func(l *listing) bool { return l.showContent(a) })
 	c.applied++ // a listing read meanwhile may lack it: not kept (putRead)
 }
 

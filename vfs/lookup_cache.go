@@ -298,17 +298,22 @@ func (f *fsys) noteUnlinked(before, dir uint64, name string, a backing.Attr) {
 
 // noteCommitted applies a content commit of file a (its attributes after).
 func (f *fsys) noteCommitted(before uint64, a backing.Attr) {
-	f.ownWrite(before, func(l *listing) bool {
-		name, held := l.names[a.Ino]
-		if !held {
-			return true
-		}
-		if name == "" {
-			return false
-		}
-		l.attrs[name] = a
+	f.ownWrite(before, func(l *listing) bool { return l.showContent(a) })
+}
+
+// showContent puts file a's attributes after a content commit in l, if l
+// holds it; false when l cannot tell which of its names is a (several
+// links): l must go.
+func (l *listing) showContent(a backing.Attr) bool {
+	name, held := l.names[a.Ino]
+	if !held {
 		return true
-	})
+	}
+	if name == "" {
+		return false
+	}
+	l.attrs[name] = a
+	return true
 }
 
 func (c *listingCache) find(dir uint64) *listing {

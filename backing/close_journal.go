@@ -75,7 +75,8 @@ type closedFile struct {
 
 // closeJournal is the journal of answered closes and its committer.
 type closeJournal struct {
-	mu      sync.Mutex    // protects the following; taken under creates.commitMu, never under wmu
+	openMu  sync.Mutex    // held while the journal is taken (takeJournal)
+	mu      sync.Mutex    // protects the following; taken under creates.mu, never under wmu
 	f       *os.File      // open and locked once this process journals; nil before
 	off     int64         // end of the last whole record
 	last    uint64        // sequence number of the last record appended
@@ -98,30 +99,53 @@ func (s *Store) journalsCloses() bool {
 	return !s.shared && s.local != nil && !s.opts.Durable
 }
 
-// closeLater answers the close of pending create it with small content c
-// from the journal (see the top of this file); false when it cannot (the
-// caller writes it now). Call with creates.commitMu held and it taken
-// from the queue; on true it is pending again, closed.
-func (s *Store) closeLater(it CreateItem, c Content) (Attr, bool) {
-	a := it.Attr
-	if !s.journalsCloses() || c.Size > s.opts.InlineMax || c.Size > MaxFileSize {
+// closeLater answers the close of file ino, if its create is pending, with
+// small content c from the journal (see the top of this file); false when
+// it cannot (the caller commits it as before, under creates.commitMu).
+//
+// It does not wait for a batch in flight (creates.commitMu): a close that
+// waited for the committer's transaction paid up to its whole length, the
+// tail of a create's latency. The file never leaves the queue: its record
+// is appended and the file marked closed in one hold of creates.mu, which
+// every taker of the queue holds too, so a batch or a Settle either takes
+// it before (still open: written empty, and this close is then not pending)
+// or after (closed: written with this content). The records the queue
+// holds closed are thus always the last ones appended, in order, which is
+// what the batch's close_journal_seq relies on.
+func (s *Store) closeLater(ino uint64, c Content) (Attr, bool) {
+	var a Attr
+	if !s.journalsCloses() || c.Size > s.opts.InlineMax || c.Size > MaxFileSize || !s.CreatePending(ino) {
 		return a, false
 	}
 	data, err := c.bytes()
 	if err != nil {
 		return a, false // the caller's commit reports it
 	}
+	// Every unlink answered before this close is in the index before its
+	// record: a replay must find the names free that the mount showed free.
+	s.settleUnlinks()
+	if !s.takeJournal() {
+		return a, false
+	}
 	now := time.Unix(0, nowNs())
 	if c.Mtime.IsZero() {
 		c.Mtime = now
 	}
 	c.Data, c.File = data, ""
+	q := &s.creates
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it, pending := q.items[ino]
+	if !pending {
+		return a, false // written meanwhile: the caller commits it as any file
+	}
+	a = it.Attr
 	a.Blob, a.Size, a.Mtime, a.Ctime = c.Digest, c.Size, c.Mtime, now
 	j := &s.journal
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !s.openJournalLocked() {
-		return a, false
+	if j.f == nil {
+		return a, false // the store is closing
 	}
 	cf := &closedFile{a: a, c: c, seq: j.last + 1}
 	if err := j.appendLocked(encodeClosed(it, cf)); err != nil {
@@ -132,7 +156,7 @@ func (s *Store) closeLater(it CreateItem, c Content) (Attr, bool) {
 	}
 	j.last = cf.seq
 	it.closed = cf
-	s.creates.requeue(it) // under j.mu: the queue holds every record's file in order
+	q.items[ino] = it
 	j.closed++
 	nudge(j.wake)
 	if j.closed >= closeBatchFiles {
@@ -141,37 +165,41 @@ func (s *Store) closeLater(it CreateItem, c Content) (Attr, bool) {
 	return a, true
 }
 
-// openJournalLocked opens and locks the journal the first time this
-// process journals a close, and starts the committer; false when this
-// process must not journal.
-func (s *Store) openJournalLocked() bool {
+// takeJournal reports whether this process journals closes, opening and
+// locking the journal the first time (and starting the committer). The
+// opening holds journal.openMu and creates.commitMu, not journal.mu: it
+// may replay a journal left by another process, transactions that must
+// not run under a lock the queue's takers hold.
+func (s *Store) takeJournal() bool {
 	j := &s.journal
+	j.mu.Lock()
+	open := j.f != nil
+	j.mu.Unlock()
+	if open {
+		return true
+	}
+	j.openMu.Lock()
+	defer j.openMu.Unlock()
+	j.mu.Lock()
 	if j.f != nil || j.ending || time.Now().Before(j.retryAt) {
-		return j.f != nil
+		open = j.f != nil
+		j.mu.Unlock()
+		return open
 	}
 	// Until all goes well below: another process may hold the journal
 	// for a moment (a CLI command writing what a killed mount left).
 	j.retryAt = time.Now().Add(closeJournalRetry)
-	f, err := os.OpenFile(s.closeJournalPath(), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		s.log.Warn("close journal: cannot open it; closes commit at once", "err", err)
+	j.mu.Unlock()
+	s.creates.commitMu.Lock() // the replay writes as the other writers of creates do: one at a time
+	defer s.creates.commitMu.Unlock()
+	f, seq, ok := s.openJournal()
+	if !ok {
 		return false
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ending {
 		f.Close()
-		s.log.Warn("close journal: another process holds it; closes commit at once", "err", err)
-		return false
-	}
-	ctx := context.Background()
-	if err := s.replayCloseJournalLocked(ctx, f); err != nil {
-		f.Close()
-		s.log.Warn("close journal: left by an earlier process and not written; closes commit at once", "err", err)
-		return false
-	}
-	seq, err := s.closeJournalSeq(ctx)
-	if err != nil {
-		f.Close()
-		s.log.Warn("close journal: cannot read its position; closes commit at once", "err", err)
 		return false
 	}
 	j.f, j.off, j.last, j.written, j.retryAt = f, 0, seq, seq, time.Time{}
@@ -182,6 +210,34 @@ func (s *Store) openJournalLocked() bool {
 	}
 	go s.runCloseCommitter(j.delay, j.wake, j.full, j.stop, j.finished)
 	return true
+}
+
+// openJournal opens and locks the journal, writes what another process
+// left in it, and reads the highest record number the index holds.
+func (s *Store) openJournal() (*os.File, uint64, bool) {
+	f, err := os.OpenFile(s.closeJournalPath(), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		s.log.Warn("close journal: cannot open it; closes commit at once", "err", err)
+		return nil, 0, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		s.log.Warn("close journal: another process holds it; closes commit at once", "err", err)
+		return nil, 0, false
+	}
+	ctx := context.Background()
+	if err := s.replayCloseJournalLocked(ctx, f); err != nil {
+		f.Close()
+		s.log.Warn("close journal: left by an earlier process and not written; closes commit at once", "err", err)
+		return nil, 0, false
+	}
+	seq, err := s.closeJournalSeq(ctx)
+	if err != nil {
+		f.Close()
+		s.log.Warn("close journal: cannot read its position; closes commit at once", "err", err)
+		return nil, 0, false
+	}
+	return f, seq, true
 }
 
 // appendLocked writes one record; on failure the journal is cut back to
@@ -199,8 +255,8 @@ func (j *closeJournal) appendLocked(rec []byte) error {
 }
 
 // noteWritten records that the index holds every record up to seq and
-// empties the journal when that is all of it. Call with creates.commitMu
-// held (no record is appended meanwhile), after the transaction.
+// empties the journal when that is all of it. Call after the
+// transaction; a record appended meanwhile keeps the journal as it is.
 func (s *Store) noteJournalWritten(seq uint64) {
 	j := &s.journal
 	j.mu.Lock()

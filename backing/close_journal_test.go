@@ -114,6 +114,98 @@ func TestCloseJournalSettledAndClosedAgain(t *testing.T) {
 	}
 }
 
+// A batch being written (the committer holds the creates' commit lock for
+// its transaction) does not hold up the closes answered meanwhile: before,
+// each waited for the whole batch, the tail of a small file's create.
+func TestCloseJournalAnswersWhileABatchIsWritten(t *testing.T) {
+	ctx := context.Background()
+	s, folder, _ := unlinkLaterStore(t, "seed")
+	closeNew(t, s, folder, "first", "taken by the journal") // opens the journal
+	a := pendingCreate(t, s, folder, "during-batch")
+	s.creates.commitMu.Lock() // as writeClosed holds it for its transaction
+	done := make(chan bool, 1)
+	go func() {
+		_, journaled, err := s.CommitContentOrJournal(ctx, a.Ino, contentOf("ok"))
+		done <- journaled && err == nil
+	}()
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Error("close during a batch not answered from the journal")
+		}
+	case <-time.After(10 * time.Second):
+		s.creates.commitMu.Unlock()
+		t.Fatal("close waited for the batch in flight")
+	}
+	s.creates.commitMu.Unlock()
+	s.Settle()
+	if _, data := mustRead(t, s, folder, "during-batch"); data != "ok" {
+		t.Errorf("after the batch: %q", data)
+	}
+}
+
+// Closes from several goroutines while the committer writes batches and
+// readers settle: every file ends in the index once, with the content its
+// close gave, and the journal empties.
+func TestCloseJournalConcurrentClosesAndSettles(t *testing.T) {
+	ctx := context.Background()
+	s, folder, _ := unlinkLaterStore(t, "seed")
+	const writers, each = 4, 60
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() { // a reader settling now and then, as the mount's reads do
+		defer readers.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				s.Settle()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				name := fmt.Sprintf("w%d-%03d", w, i)
+				a, err := s.NewFileAttr(ctx, NewNode{Mode: syscall.S_IFREG | 0o644})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				s.CreateLater(CreateItem{Parent: folder, Name: name, Attr: a})
+				if _, _, err := s.CommitContentOrJournal(ctx, a.Ino, contentOf("content of "+name)); err != nil {
+					t.Errorf("close %s: %v", name, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	s.Settle()
+	waitWritten(t, s)
+	for w := range writers {
+		for i := range each {
+			name := fmt.Sprintf("w%d-%03d", w, i)
+			if _, data := mustRead(t, s, folder, name); data != "content of "+name {
+				t.Errorf("%s: %q", name, data)
+			}
+		}
+	}
+	if n := journalSize(t, s); n != 0 {
+		t.Errorf("journal holds %d bytes once every close is written", n)
+	}
+	rep, err := s.Fsck(ctx, FsckOptions{})
+	if err != nil || !rep.Clean() {
+		t.Errorf("fsck: %v %+v", err, rep.Problems)
+	}
+}
+
 // The index locked by another process: closes are still answered, and
 // written once the lock is free.
 func TestCloseJournalAnswersWhileTheIndexIsLocked(t *testing.T) {

@@ -354,6 +354,9 @@ func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Att
 	if q.pending.Load() == 0 {
 		return a, false, false, nil
 	}
+	if a, ok := s.closeLater(ino, c); ok {
+		return a, true, true, nil
+	}
 	q.commitMu.Lock()
 	defer q.commitMu.Unlock()
 	it, pending := q.takeCreate(ino)
@@ -361,9 +364,6 @@ func (s *Store) commitCreated(ctx context.Context, ino uint64, c Content) (a Att
 		return a, false, false, nil
 	}
 	s.settleUnlinks() // writes stay in the order they were answered
-	if a, ok := s.closeLater(it, c); ok {
-		return a, true, true, nil
-	}
 	others := q.takeCreates()
 	commit := func(tx *txn) error {
 		var err error

@@ -72,4 +72,7 @@ CREATE TABLE trash (
 CREATE INDEX trash_unit ON trash(unit) WHERE whole = 0;
 CREATE INDEX trash_parent ON trash(parent);
 `,
+	// 5 -> 6: SQLite's index rebuilt its blobs table as a rowid table;
+	// PostgreSQL's tables are heaps with separate indexes already.
+	`SELECT 1`,
 }

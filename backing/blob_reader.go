@@ -102,6 +102,30 @@ func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
 	return a, &Blob{file: f}, nil
 }
 
+// OpenFileData is OpenFile for a reader about to read the whole file: an
+// inline blob comes with its bytes, read by the same query. (A store that
+// keeps its last known rows for outages, a team store, opens as OpenFile.)
+func (s *Store) OpenFileData(ctx context.Context, ino uint64) (Attr, *Blob, error) {
+	if s.known != nil {
+		return s.OpenFile(ctx, ino)
+	}
+	var data []byte
+	a, err := scanAttr(s.stmts.openData.QueryRowContext(ctx, ino), &data)
+	switch {
+	case err != nil:
+		return a, nil, fmt.Errorf("open %d: %w", ino, err)
+	case a.Blob.IsZero():
+		return a, nil, nil
+	case data != nil:
+		return a, &Blob{data: data}, nil
+	}
+	f, err := s.blobs.Open(ctx, a.Blob)
+	if err != nil {
+		return a, nil, s.missingContent(ctx, ino, a.Blob, err)
+	}
+	return a, &Blob{file: f}, nil
+}
+
 // missingContent tells apart, for a team store, a blob missing from the
 // object store while file ino still names it: content this machine
 // cannot read (another machine's --writeback upload has not landed yet),
@@ -156,6 +180,18 @@ func (b *Blob) load() error {
 	}
 	b.store = nil
 	return b.err
+}
+
+// Inline returns an inline blob's bytes (read from the index on first
+// use), or nil and no error for a blob that is a file.
+func (b *Blob) Inline() ([]byte, error) {
+	if b.file != nil {
+		return nil, nil
+	}
+	if err := b.load(); err != nil {
+		return nil, err
+	}
+	return b.data, nil
 }
 
 // File returns the blob's file, or nil when it is inline.

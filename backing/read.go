@@ -161,6 +161,7 @@ type stmts struct {
 	lookup   *sql.Stmt
 	blobData *sql.Stmt
 	openFile *sql.Stmt
+	openData *sql.Stmt // openFile with an inline blob's bytes
 	parentOf *sql.Stmt // on the writer only
 }
 
@@ -179,6 +180,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		WHERE e.parent = ? AND e.name = ?`)
 	s.stmts.blobData = prep(`SELECT data FROM blobs WHERE hash = ?`)
 	s.stmts.openFile = prep(`SELECT b.data IS NOT NULL, ` + prefixed("n.", nodeColumns) + `
+		FROM nodes n LEFT JOIN blobs b ON b.hash = n.blob WHERE n.ino = ?`)
+	s.stmts.openData = prep(`SELECT b.data, ` + prefixed("n.", nodeColumns) + `
 		FROM nodes n LEFT JOIN blobs b ON b.hash = n.blob WHERE n.ino = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare queries: %w", err)

@@ -30,6 +30,7 @@ func (h *blobHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 	if h.blob == nil {
 		return fuse.ReadResultData(nil), 0
 	}
+	h.of.fsys.blobReads.Add(1)
 	n, err := h.blob.ReadAt(dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.of.fsys.toErrno("read", h.of.ino, err)

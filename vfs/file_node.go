@@ -55,17 +55,13 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	return fh, fl, errno
 }
 
-// cacheFlags lets the kernel keep the pages it has for this file when they
-// hold blob d, and makes it drop them otherwise.
-func (n *fileNode) cacheFlags(d backing.Digest) uint32 {
-	s := n.state()
+// coldPages reports whether the kernel holds no page of this file that
+// the mount vouched for: its next read-only open hands it the bytes of a
+// small file (readCacheFlags).
+func (s *fileState) coldPages() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cached == d {
-		return fuse.FOPEN_KEEP_CACHE
-	}
-	s.cached = d
-	return 0
+	return s.cached.IsZero()
 }
 
 // passthroughMinSize is the smallest blob read through FUSE passthrough.
@@ -109,7 +105,56 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 		node.state().pt.startOther()
 	}
 	// Nothing to commit when a reader closes: the kernel may skip FLUSH.
-	return &h, node.cacheFlags(a.Blob) | fuse.FOPEN_NOFLUSH, 0
+	return &h, f.readCacheFlags(node, blob, a) | fuse.FOPEN_NOFLUSH, 0
+}
+
+// readCacheFlags lets the kernel keep the pages it has for this file when
+// they hold blob (content of a), and makes it drop them otherwise. It also
+// fills the kernel's page cache with a small file's bytes
+// the first time: the READ that would follow is then not sent. A cold
+// read of a small file cost LOOKUP, OPEN and READ, three round trips the
+// reader waits for; the bytes are at hand here (inline blobs live in the
+// index, and OpenFileData read them with the node). The kernel keeps what
+// it was given only with FOPEN_KEEP_CACHE (without it the open drops the
+// file's pages), which is right once every page of the file holds blob's
+// bytes: the store covers [0, size). It runs under the node's lock, with
+// the check that blob is still the one the kernel may hold, so that two
+// opens racing with a commit cannot leave older bytes behind newer ones.
+// The kernel may still drop what it was given: with AUTO_INVAL_DATA, a
+// read that refreshes attributes the mount's own write made stale finds
+// a new mtime and drops the pages (the READ is then sent as before), so
+// the gain is for files the kernel looked up fresh: after a mount, or
+// changed by another process.
+// When the kernel refuses the bytes (the inode gone meanwhile, an old
+// kernel), the open drops the pages as before and READ fetches them.
+func (f *fsys) readCacheFlags(node *fileNode, blob *backing.Blob, a backing.Attr) uint32 {
+	s := node.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached == a.Blob {
+		return fuse.FOPEN_KEEP_CACHE
+	}
+	// Only into a cache with no page of this file: bytes stored over pages
+	// of older content that the kernel sized by older attributes would
+	// show the old bytes beyond the new end. Pages come only from reads
+	// of read-only opens, which pass here first (writers use direct I/O,
+	// and the kernel maps their files privately).
+	cold := s.cached.IsZero()
+	s.cached = a.Blob
+	if !cold || blob == nil || blob.File() != nil || a.Size == 0 || f.noCacheStore.Load() {
+		return 0
+	}
+	data, err := blob.Inline()
+	if err != nil || int64(len(data)) != a.Size {
+		return 0 // READ reports it
+	}
+	switch errno := node.WriteCache(0, data); errno {
+	case 0:
+		return fuse.FOPEN_KEEP_CACHE
+	case syscall.ENOSYS:
+		f.noCacheStore.Store(true) // this kernel does not take it: stop trying
+	}
+	return 0
 }
 
 // openCreated opens file a, which this request has just made, for

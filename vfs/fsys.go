@@ -38,9 +38,11 @@ type fsys struct {
 	bigListing bigListing   // the last large folder listed, for the next readdir (readdir_cache.go)
 	purges     purgeQueue   // forgotten unlinked nodes to delete (purge_queue.go)
 
-	unlinksLater bool        // read only: answer unlinks first (unlink_later.go)
-	unlinks      unlinkStats // how unlinks went
-	createsLater bool        // read only: answer creates first (create_later.go)
+	unlinksLater bool          // read only: answer unlinks first (unlink_later.go)
+	unlinks      unlinkStats   // how unlinks went
+	createsLater bool          // read only: answer creates first (create_later.go)
+	noCacheStore atomic.Bool   // the kernel refused to take a small file's bytes (readCacheFlags)
+	blobReads    atomic.Uint64 // READ requests of stored files served from their blob
 
 	mu    sync.Mutex           // protects the following
 	open  map[uint64]*openFile // files with at least one open handle

@@ -39,6 +39,8 @@ type Options struct {
 	// onTrim, for tests, is told how many stored nodes the kernel knows at
 	// each check of the budget.
 	onTrim func(known int)
+	// onMount, for tests, is given the mount's state once it serves.
+	onMount func(f *fsys)
 	// Catalog computes the nirs4all views (best files, exports, Parquet).
 	// Without one the mount serves the stored tree alone.
 	Catalog *catalog.Catalog
@@ -155,6 +157,9 @@ func Mount(ctx context.Context, mountpoint string, store *backing.Store, opts Op
 	}
 	if cat != nil {
 		go f.refreshCatalog(ctx)
+	}
+	if opts.onMount != nil {
+		opts.onMount(f)
 	}
 	return server, nil
 }

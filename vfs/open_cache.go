@@ -39,7 +39,11 @@ func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backin
 		}
 		// The blob went away under a stale entry: ask the index.
 	}
-	a, blob, err := f.store().OpenFile(ctx, ino)
+	open := f.store().OpenFile
+	if st.coldPages() {
+		open = f.store().OpenFileData // readCacheFlags gives the kernel its bytes
+	}
+	a, blob, err := open(ctx, ino)
 	if err != nil {
 		return a, nil, err
 	}

@@ -39,9 +39,10 @@ func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backin
 		}
 		// The blob went away under a stale entry: ask the index.
 	}
-	open := f.store().OpenFile
+	store := f.store()
+	open := store.OpenFile
 	if st.coldPages() {
-		open = f.store().OpenFileData // readCacheFlags gives the kernel its bytes
+		open = store.OpenFileData // readCacheFlags gives the kernel its bytes
 	}
 	a, blob, err := open(ctx, ino)
 	if err != nil {

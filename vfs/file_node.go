@@ -28,6 +28,7 @@ type fileState struct {
 	mu     sync.Mutex     // protects the following
 	cached backing.Digest // the blob whose pages the kernel may hold
 	known  *knownContent  // what the last read-only open found in the index
+	opened bool           // a handle was opened: the kernel may hold pages of the file
 }
 
 // state returns the node's open state, making it on first use.
@@ -55,13 +56,16 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	return fh, fl, errno
 }
 
-// coldPages reports whether the kernel holds no page of this file that
-// the mount vouched for: its next read-only open hands it the bytes of a
-// small file (readCacheFlags).
-func (s *fileState) coldPages() bool {
+// firstOpen records that a handle of the file is being opened and reports
+// whether it is the first since the kernel learnt of the node: before it,
+// the kernel holds no page of the file (pages come only from reads and
+// maps through handles; a node the kernel forgets takes its pages along).
+func (s *fileState) firstOpen() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cached.IsZero()
+	first := !s.opened
+	s.opened = true
+	return first
 }
 
 // passthroughMinSize is the smallest blob read through FUSE passthrough.
@@ -79,6 +83,7 @@ const passthroughMinSize = 128 << 10
 // passthrough open fail until the kernel has finished releasing them.
 func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	writing := flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
+	first := node.state().firstOpen()
 	of := f.acquire(ino)
 	if writing {
 		node.state().pt.startOther()
@@ -91,7 +96,7 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 		node.state().pt.startOther()
 		return &spoolHandle{of: of, node: node}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
-	a, blob, err := f.openBlob(ctx, node, ino)
+	a, blob, err := f.openBlob(ctx, node, ino, first)
 	if err != nil {
 		f.release(ctx, of, false)
 		return nil, 0, f.toErrno("open", ino, err)
@@ -105,7 +110,7 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 		node.state().pt.startOther()
 	}
 	// Nothing to commit when a reader closes: the kernel may skip FLUSH.
-	return &h, f.readCacheFlags(node, blob, a) | fuse.FOPEN_NOFLUSH, 0
+	return &h, f.readCacheFlags(node, blob, a, first) | fuse.FOPEN_NOFLUSH, 0
 }
 
 // readCacheFlags lets the kernel keep the pages it has for this file when
@@ -119,7 +124,8 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 // file's pages), which is right once every page of the file holds blob's
 // bytes: the store covers [0, size). It runs under the node's lock, with
 // the check that blob is still the one the kernel may hold, so that two
-// opens racing with a commit cannot leave older bytes behind newer ones.
+// opens racing with a commit cannot leave older bytes behind newer ones,
+// and only at the node's first open (firstOpen).
 // The kernel may still drop what it was given: with AUTO_INVAL_DATA, a
 // read that refreshes attributes the mount's own write made stale finds
 // a new mtime and drops the pages (the READ is then sent as before), so
@@ -127,21 +133,20 @@ func (f *fsys) openNode(ctx context.Context, node *fileNode, ino uint64, flags u
 // changed by another process.
 // When the kernel refuses the bytes (the inode gone meanwhile, an old
 // kernel), the open drops the pages as before and READ fetches them.
-func (f *fsys) readCacheFlags(node *fileNode, blob *backing.Blob, a backing.Attr) uint32 {
+func (f *fsys) readCacheFlags(node *fileNode, blob *backing.Blob, a backing.Attr, first bool) uint32 {
 	s := node.state()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cached == a.Blob {
 		return fuse.FOPEN_KEEP_CACHE
 	}
-	// Only into a cache with no page of this file: bytes stored over pages
-	// of older content that the kernel sized by older attributes would
-	// show the old bytes beyond the new end. Pages come only from reads
-	// of read-only opens, which pass here first (writers use direct I/O,
-	// and the kernel maps their files privately).
-	cold := s.cached.IsZero()
 	s.cached = a.Blob
-	if !cold || blob == nil || blob.File() != nil || a.Size == 0 || f.noCacheStore.Load() {
+	// Only at the node's first open, into a cache with no page of the
+	// file: bytes stored over pages of older content (read through a
+	// handle still open, or a writer's private map), with the kernel's
+	// size from older attributes, would show the old bytes past the new
+	// end.
+	if !first || blob == nil || blob.File() != nil || a.Size == 0 || f.noCacheStore.Load() {
 		return 0
 	}
 	data, err := blob.Inline()
@@ -161,6 +166,7 @@ func (f *fsys) readCacheFlags(node *fileNode, blob *backing.Blob, a backing.Attr
 // writing: the index has nothing to tell that a does not (it is empty,
 // writable and has no set-ID bit to clear).
 func (f *fsys) openCreated(ctx context.Context, node *fileNode, a *backing.Attr, flags uint32, pending bool) (fs.FileHandle, uint32, syscall.Errno) {
+	node.state().firstOpen()
 	of := f.acquire(a.Ino)
 	node.state().pt.startOther()
 	fh, fuseFlags, errno := f.openForWrite(ctx, node, of, flags|syscall.O_TRUNC, a)

@@ -22,8 +22,10 @@ type knownContent struct {
 
 // openBlob returns file ino's size and digest (in a partial Attr) and its
 // open blob, from what node knows when it is still exact, else from the
-// index, remembering the answer.
-func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backing.Attr, *backing.Blob, error) {
+// index, remembering the answer. first says that this is the node's first
+// open: an inline blob then comes with its bytes, read with the node, for
+// readCacheFlags to hand to the kernel.
+func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64, first bool) (backing.Attr, *backing.Blob, error) {
 	writes, changes := f.stamp()
 	st := node.state()
 	st.mu.Lock()
@@ -41,7 +43,7 @@ func (f *fsys) openBlob(ctx context.Context, node *fileNode, ino uint64) (backin
 	}
 	store := f.store()
 	open := store.OpenFile
-	if st.coldPages() {
+	if first {
 		open = store.OpenFileData // readCacheFlags gives the kernel its bytes
 	}
 	a, blob, err := open(ctx, ino)

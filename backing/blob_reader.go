@@ -95,11 +95,7 @@ func (s *Store) OpenFile(ctx context.Context, ino uint64) (Attr, *Blob, error) {
 	case inline:
 		return a, &Blob{store: s, digest: a.Blob}, nil
 	}
-	f, err := s.blobs.Open(ctx, a.Blob)
-	if err != nil {
-		return a, nil, s.missingContent(ctx, ino, a.Blob, err)
-	}
-	return a, &Blob{file: f}, nil
+	return s.openBlobFile(ctx, ino, a)
 }
 
 // OpenFileData is OpenFile for a reader about to read the whole file: an
@@ -119,6 +115,11 @@ func (s *Store) OpenFileData(ctx context.Context, ino uint64) (Attr, *Blob, erro
 	case data != nil:
 		return a, &Blob{data: data}, nil
 	}
+	return s.openBlobFile(ctx, ino, a)
+}
+
+// openBlobFile returns file ino (attributes a) with its blob file open.
+func (s *Store) openBlobFile(ctx context.Context, ino uint64, a Attr) (Attr, *Blob, error) {
 	f, err := s.blobs.Open(ctx, a.Blob)
 	if err != nil {
 		return a, nil, s.missingContent(ctx, ino, a.Blob, err)

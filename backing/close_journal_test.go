@@ -53,6 +53,27 @@ func waitWritten(t *testing.T, s *Store) {
 	}
 }
 
+// closeWithin answers the close of pending file ino with content on
+// another goroutine and waits up to d for it; answered is false when the
+// close was still waiting then.
+func closeWithin(s *Store, ino uint64, content string, d time.Duration) (answered, journaled bool, err error) {
+	type result struct {
+		journaled bool
+		err       error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, journaled, err := s.CommitContentOrJournal(context.Background(), ino, contentOf(content))
+		done <- result{journaled, err}
+	}()
+	select {
+	case r := <-done:
+		return true, r.journaled, r.err
+	case <-time.After(d):
+		return false, false, nil
+	}
+}
+
 // Closes of small new files are answered from the journal and written by
 // the committer in batches: far fewer transactions than files, each file
 // with its content and the attributes its close returned, and the journal
@@ -118,26 +139,18 @@ func TestCloseJournalSettledAndClosedAgain(t *testing.T) {
 // its transaction) does not hold up the closes answered meanwhile: before,
 // each waited for the whole batch, the tail of a small file's create.
 func TestCloseJournalAnswersWhileABatchIsWritten(t *testing.T) {
-	ctx := context.Background()
 	s, folder, _ := unlinkLaterStore(t, "seed")
 	closeNew(t, s, folder, "first", "taken by the journal") // opens the journal
 	a := pendingCreate(t, s, folder, "during-batch")
 	s.creates.commitMu.Lock() // as writeClosed holds it for its transaction
-	done := make(chan bool, 1)
-	go func() {
-		_, journaled, err := s.CommitContentOrJournal(ctx, a.Ino, contentOf("ok"))
-		done <- journaled && err == nil
-	}()
-	select {
-	case ok := <-done:
-		if !ok {
-			t.Error("close during a batch not answered from the journal")
-		}
-	case <-time.After(10 * time.Second):
-		s.creates.commitMu.Unlock()
+	answered, journaled, err := closeWithin(s, a.Ino, "ok", 10*time.Second)
+	s.creates.commitMu.Unlock()
+	if !answered {
 		t.Fatal("close waited for the batch in flight")
 	}
-	s.creates.commitMu.Unlock()
+	if !journaled || err != nil {
+		t.Error("close during a batch not answered from the journal")
+	}
 	s.Settle()
 	if _, data := mustRead(t, s, folder, "during-batch"); data != "ok" {
 		t.Errorf("after the batch: %q", data)
@@ -210,26 +223,15 @@ func TestCloseJournalConcurrentClosesAndSettles(t *testing.T) {
 // written once the lock is free.
 func TestCloseJournalAnswersWhileTheIndexIsLocked(t *testing.T) {
 	t.Parallel() // the busy timeout is 10 s
-	ctx := context.Background()
 	s, folder, _ := unlinkLaterStore(t, "seed")
 	a := pendingCreate(t, s, folder, "while-locked")
 	lock := lockIndex(t, s)
-	type result struct {
-		journaled bool
-		err       error
-	}
-	done := make(chan result, 1)
-	go func() {
-		_, journaled, err := s.CommitContentOrJournal(ctx, a.Ino, contentOf("ok"))
-		done <- result{journaled, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil || !r.journaled {
-			t.Errorf("close while the index is locked: journaled %v, %v", r.journaled, r.err)
-		}
-	case <-time.After(5 * time.Second):
+	answered, journaled, err := closeWithin(s, a.Ino, "ok", 5*time.Second)
+	if !answered {
 		t.Fatal("close waited for the index's lock")
+	}
+	if err != nil || !journaled {
+		t.Errorf("close while the index is locked: journaled %v, %v", journaled, err)
 	}
 	lock.Rollback()
 	s.Settle()
